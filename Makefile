@@ -1,0 +1,19 @@
+# sms_ir -- PGXS build.  `make`, `make install`, then see README.md for tests.
+EXTENSION = sms_ir
+MODULE_big = sms_ir
+OBJS = src/sms_ir.o src/guc.o src/mobile.o src/args.o src/json.o src/http.o \
+       src/provider.o src/provider_smsir.o src/functions.o
+DATA = $(wildcard sql/sms_ir--*.sql)
+
+# pg_regress suites (sql/NAME.sql + expected/NAME.out); they need the mock
+# provider running, so run them through scripts/test.sh.
+REGRESS = setup validation send status errors security
+REGRESS_OPTS = --temp-instance=tmp_check --temp-config=test/regress.conf
+
+PG_CPPFLAGS = -I$(srcdir)/src
+SHLIB_LINK += -lcurl -ljson-c
+EXTRA_CLEAN = tmp_check results regression.diffs regression.out
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)

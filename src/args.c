@@ -1,0 +1,310 @@
+/*
+ * args.c -- turns SQL arguments into validated SmsArgs.
+ *
+ * All input checks of SPEC §7 live here: mobiles, counts, empty text,
+ * parameter lengths, send_at windows and NULLs.  They run before any request
+ * is made, and the provider's limits come from its SmsProvider entry.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+
+#include "args.h"
+#include "guc.h"
+#include "mobile.h"
+
+void
+sms_args_init(SmsArgs *args, SmsOp op)
+{
+	memset(args, 0, sizeof(*args));
+	args->op = op;
+}
+
+void
+sms_args_not_null(bool isnull, const char *argname)
+{
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", argname)));
+}
+
+char *
+sms_args_mobile(const char *in, const char *argname)
+{
+	char		canonical[SMS_MOBILE_LEN + 1];
+
+	if (!sms_mobile_normalize(in, canonical))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid mobile number \"%s\" in %s", in, argname),
+				 errhint("Use an Iranian mobile number such as 09121234567, 9121234567, 989121234567, +989121234567 or 00989121234567.")));
+	return pstrdup(canonical);
+}
+
+/* Deconstruct a text[] into C strings; raises on NULL elements. */
+static char **
+text_array_elements(ArrayType *arr, int *n, const char *argname)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	char	  **out;
+
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a one-dimensional array", argname)));
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, n);
+	if (*n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be empty", argname),
+				 errhint("Pass at least one element.")));
+	out = palloc(sizeof(char *) * *n);
+	for (int i = 0; i < *n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s must not contain NULL", argname),
+					 errdetail("Element %d is NULL.", i + 1)));
+		out[i] = TextDatumGetCString(elems[i]);
+	}
+	return out;
+}
+
+char **
+sms_args_mobiles(ArrayType *arr, int *n, const char *argname)
+{
+	char	  **raw = text_array_elements(arr, n, argname);
+	char	  **out = palloc(sizeof(char *) * *n);
+
+	for (int i = 0; i < *n; i++)
+	{
+		char		canonical[SMS_MOBILE_LEN + 1];
+
+		if (!sms_mobile_normalize(raw[i], canonical))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid mobile number \"%s\" in %s", raw[i], argname),
+					 errdetail("The number is element %d of the array.", i + 1),
+					 errhint("Use an Iranian mobile number such as 09121234567, 9121234567, 989121234567, +989121234567 or 00989121234567.")));
+		out[i] = pstrdup(canonical);
+	}
+	return out;
+}
+
+char *
+sms_args_message(const char *text, const char *argname)
+{
+	const char *p = text;
+
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	if (*p == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be empty", argname),
+				 errhint("Pass the text of the message.")));
+	return pstrdup(text);
+}
+
+char **
+sms_args_messages(ArrayType *arr, int *n, const char *argname)
+{
+	char	  **out = text_array_elements(arr, n, argname);
+
+	for (int i = 0; i < *n; i++)
+	{
+		const char *p = out[i];
+
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+			p++;
+		if (*p == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s must not contain empty messages", argname),
+					 errdetail("Element %d is empty.", i + 1),
+					 errhint("Pass the text of every message.")));
+	}
+	return out;
+}
+
+char *
+sms_args_line_number(const char *arg)
+{
+	const char *line = arg ? arg : sms_ir_line_number;
+
+	if (line == NULL || line[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("no sender line number given"),
+				 errhint("Pass line_number, or set sms_ir.line_number.")));
+	if (strspn(line, "0123456789") != strlen(line) || strlen(line) > 18)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid line number \"%s\"", line),
+				 errhint("A line number is the sender number's digits, such as 30004505000017.")));
+	return pstrdup(line);
+}
+
+int64
+sms_args_send_at(const SmsProvider *provider, TimestampTz ts, bool isnull)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	int64		ahead;
+
+	if (isnull)
+		return 0;
+	if (TIMESTAMP_NOT_FINITE(ts))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("send_at must be a finite time")));
+	ahead = (ts - now) / USECS_PER_SEC;
+	if (ahead < provider->send_at_min_ahead || ahead > provider->send_at_max_ahead)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("send_at %s is outside the window %s accepts",
+						timestamptz_to_str(ts), provider->name),
+				 errdetail("%s schedules sends from %d minutes to %d days ahead.",
+						   provider->name, provider->send_at_min_ahead / 60,
+						   provider->send_at_max_ahead / 86400),
+				 errhint("Pass NULL to send now, or use the outbox (send_after) to send at any time.")));
+	return ts / USECS_PER_SEC +
+		(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+}
+
+/* Text of a scalar jsonb parameter value; raises for NULL and containers. */
+static char *
+param_value_text(JsonbValue *v, const char *name)
+{
+	switch (v->type)
+	{
+		case jbvString:
+			return pnstrdup(v->val.string.val, v->val.string.len);
+		case jbvNumeric:
+			return DatumGetCString(DirectFunctionCall1(numeric_out,
+													   NumericGetDatum(v->val.numeric)));
+		case jbvBool:
+			return pstrdup(v->val.boolean ? "true" : "false");
+		case jbvNull:
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("template parameter \"%s\" is null", name),
+					 errhint("Give every parameter a string value.")));
+			break;
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("template parameter \"%s\" must be a string", name),
+					 errhint("Give every parameter a string value.")));
+	}
+	return NULL;				/* keep compiler quiet */
+}
+
+static void
+add_param(const SmsProvider *provider, SmsArgs *args, int *cap,
+		  char *name, char *value)
+{
+	int			len = pg_mbstrlen(value);
+
+	if (name[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("template parameter name must not be empty")));
+	if (len > provider->param_value_max)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("template parameter \"%s\" is too long for %s", name,
+						provider->name),
+				 errdetail("The value has %d characters; %s accepts at most %d.",
+						   len, provider->name, provider->param_value_max),
+				 errhint("Shorten the value or put the text in the template itself.")));
+	if (args->nparams >= *cap)
+	{
+		*cap = *cap ? *cap * 2 : 8;
+		args->params = args->params ? repalloc(args->params, sizeof(SmsParam) * *cap)
+			: palloc(sizeof(SmsParam) * *cap);
+	}
+	args->params[args->nparams].name = name;
+	args->params[args->nparams].value = value;
+	args->nparams++;
+}
+
+void
+sms_args_params(const SmsProvider *provider, Jsonb *params, SmsArgs *args)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	int			cap = 0;
+	bool		is_object;
+
+	args->params = NULL;
+	args->nparams = 0;
+	if (params == NULL)
+		return;
+	if (JB_ROOT_IS_SCALAR(params) ||
+		!(JB_ROOT_IS_OBJECT(params) || JB_ROOT_IS_ARRAY(params)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("parameters must be a JSON object or array"),
+				 errhint("Use {\"code\": \"4821\"} or [{\"name\": \"code\", \"value\": \"4821\"}].")));
+	is_object = JB_ROOT_IS_OBJECT(params);
+
+	it = JsonbIteratorInit(&params->root);
+	tok = JsonbIteratorNext(&it, &v, true); /* BEGIN_OBJECT / BEGIN_ARRAY */
+	(void) tok;
+	if (is_object)
+	{
+		char	   *name = NULL;
+
+		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		{
+			if (tok == WJB_KEY)
+				name = pnstrdup(v.val.string.val, v.val.string.len);
+			else if (tok == WJB_VALUE)
+				add_param(provider, args, &cap, name, param_value_text(&v, name));
+		}
+		return;
+	}
+
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		JsonbValue	namev;
+		JsonbValue	valuev;
+		char	   *name;
+
+		if (tok != WJB_ELEM)
+			continue;
+		if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data) ||
+			!getKeyJsonValueFromContainer(v.val.binary.data, "name", 4, &namev) ||
+			!getKeyJsonValueFromContainer(v.val.binary.data, "value", 5, &valuev) ||
+			namev.type != jbvString)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("parameters array element %d is not a {\"name\", \"value\"} object",
+							args->nparams + 1),
+					 errhint("Use [{\"name\": \"code\", \"value\": \"4821\"}].")));
+		name = pnstrdup(namev.val.string.val, namev.val.string.len);
+		add_param(provider, args, &cap, name, param_value_text(&valuev, name));
+	}
+}
+
+void
+sms_args_check_supported(const SmsProvider *provider, const SmsArgs *args)
+{
+	const char *hint = NULL;
+
+	if (!provider->supports(args, &hint))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("provider %s does not support %s", provider->name,
+						sms_op_name(args->op)),
+				 hint ? errhint("%s", hint) : 0));
+}

@@ -1,0 +1,51 @@
+/*
+ * args.h -- validation of user input into SmsArgs.
+ *
+ * The synchronous functions and (later) the queue functions build their
+ * arguments through these helpers, so both reject the same input with the
+ * same errors.  Every helper ereports on bad input.
+ */
+#ifndef SMS_IR_ARGS_H
+#define SMS_IR_ARGS_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "utils/array.h"
+#include "utils/jsonb.h"
+
+#include "provider.h"
+
+extern void sms_args_init(SmsArgs *args, SmsOp op);
+
+/* Raise 22004 if `isnull`; `argname` names the SQL argument. */
+extern void sms_args_not_null(bool isnull, const char *argname);
+
+/* One mobile number in canonical form; raises 22023 naming `argname`. */
+extern char *sms_args_mobile(const char *in, const char *argname);
+
+/* A text[] of mobiles, each normalized; raises on NULL, empty or bad entries. */
+extern char **sms_args_mobiles(ArrayType *arr, int *n, const char *argname);
+
+/* A text[] of non-empty message texts. */
+extern char **sms_args_messages(ArrayType *arr, int *n, const char *argname);
+
+/* Non-empty message text. */
+extern char *sms_args_message(const char *text, const char *argname);
+
+/* Sender line: the argument, or sms_ir.line_number when NULL. */
+extern char *sms_args_line_number(const char *arg);
+
+/* send_at as unix seconds (0 when NULL), within the provider's window. */
+extern int64 sms_args_send_at(const SmsProvider *provider, TimestampTz ts,
+							  bool isnull);
+
+/* Template parameters from jsonb: {"k":"v"} or [{"name":..,"value":..}]. */
+extern void sms_args_params(const SmsProvider *provider, Jsonb *params,
+							SmsArgs *args);
+
+/* Raise feature_not_supported unless the provider can do `args`. */
+extern void sms_args_check_supported(const SmsProvider *provider,
+									 const SmsArgs *args);
+
+#endif

@@ -1,0 +1,469 @@
+/*
+ * functions.c -- the synchronous SQL functions of SPEC §4.
+ *
+ * Each function validates its arguments (args.c), asks the active provider
+ * for a request, performs it (http.c), lets the provider parse the reply and
+ * returns rows or raises.  One HTTP round trip per <= max_recipients mobiles.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/formatting.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
+#include "utils/timestamp.h"
+
+#include "args.h"
+#include "http.h"
+#include "mobile.h"
+#include "provider.h"
+
+/* Error context for multi-request sends: what was already sent. */
+typedef struct SendProgress
+{
+	int			done;
+	int			total;
+	StringInfoData packs;
+} SendProgress;
+
+static void
+send_progress_context(void *arg)
+{
+	SendProgress *progress = (SendProgress *) arg;
+
+	if (progress->done > 0)
+		errcontext("%d of %d provider requests had already succeeded (pack ids: %s)",
+				   progress->done, progress->total, progress->packs.data);
+}
+
+/* Build, perform and parse one request; raises on any failure. */
+static void
+execute(const SmsProvider *provider, const SmsArgs *args, SmsReply *reply)
+{
+	SmsConfig	cfg;
+	SmsRequest	req;
+	HttpCall	call;
+
+	sms_current_config(provider, &cfg);
+	if (cfg.api_key[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("sms_ir.api_key is not set"),
+				 errhint("A superuser sets it with ALTER SYSTEM SET sms_ir.api_key = '...' and SELECT pg_reload_conf().")));
+
+	memset(&req, 0, sizeof(req));
+	memset(&call, 0, sizeof(call));
+	memset(reply, 0, sizeof(*reply));
+	provider->build_request(args, &cfg, &req);
+	call.req = &req;
+	http_perform_one(&call);
+
+	if (call.transport != SMS_OK)
+		sms_set_error(reply, call.transport, (int) call.status, NULL,
+					  call.transport_message, NULL);
+	else
+		provider->parse_reply(args, call.status, call.body.data,
+							  (size_t) call.body.len, reply);
+	reply->err.retry_after = call.retry_after;
+	pfree(call.body.data);
+	if (reply->err.cls != SMS_OK)
+		sms_raise_error(provider, &reply->err);
+}
+
+static Datum
+numeric_from_text(const char *s)
+{
+	return DirectFunctionCall3(numeric_in, CStringGetDatum(s),
+							   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+}
+
+static Datum
+text_array_datum(char **items, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		d[i] = CStringGetTextDatum(items[i]);
+	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* Shared body of sms_send_bulk and sms_send_like_to_like. */
+static Datum
+send_in_chunks(FunctionCallInfo fcinfo, SmsArgs *all)
+{
+	const SmsProvider *provider = sms_current_provider();
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			chunk = provider->max_recipients;
+	SendProgress progress;
+	ErrorContextCallback errcb;
+
+	sms_args_check_supported(provider, all);
+	InitMaterializedSRF(fcinfo, 0);
+
+	progress.done = 0;
+	progress.total = (all->nmobiles + chunk - 1) / chunk;
+	initStringInfo(&progress.packs);
+	errcb.callback = send_progress_context;
+	errcb.arg = &progress;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+
+	for (int off = 0; off < all->nmobiles; off += chunk)
+	{
+		SmsArgs		part = *all;
+		SmsReply	reply;
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		part.mobiles = all->mobiles + off;
+		if (all->messages)
+			part.messages = all->messages + off;
+		part.nmobiles = Min(chunk, all->nmobiles - off);
+		execute(provider, &part, &reply);
+
+		values[0] = CStringGetTextDatum(reply.pack_id);
+		values[1] = text_array_datum(reply.message_ids, reply.nmessage_ids);
+		if (reply.cost)
+			values[2] = numeric_from_text(reply.cost);
+		else
+			nulls[2] = true;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+
+		appendStringInfo(&progress.packs, "%s%s", progress.done ? ", " : "", reply.pack_id);
+		progress.done++;
+	}
+	error_context_stack = errcb.previous;
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(sms_send_bulk);
+Datum
+sms_send_bulk(PG_FUNCTION_ARGS)
+{
+	const SmsProvider *provider = sms_current_provider();
+	SmsArgs		args;
+
+	sms_args_init(&args, SMS_OP_BULK);
+	sms_args_not_null(PG_ARGISNULL(0), "message");
+	sms_args_not_null(PG_ARGISNULL(1), "mobiles");
+	args.message = sms_args_message(text_to_cstring(PG_GETARG_TEXT_PP(0)), "message");
+	args.mobiles = sms_args_mobiles(PG_GETARG_ARRAYTYPE_P(1), &args.nmobiles, "mobiles");
+	args.line_number = sms_args_line_number(PG_ARGISNULL(2) ? NULL :
+											text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	args.send_at = sms_args_send_at(provider, PG_ARGISNULL(3) ? 0 : PG_GETARG_TIMESTAMPTZ(3),
+									PG_ARGISNULL(3));
+	return send_in_chunks(fcinfo, &args);
+}
+
+PG_FUNCTION_INFO_V1(sms_send_like_to_like);
+Datum
+sms_send_like_to_like(PG_FUNCTION_ARGS)
+{
+	const SmsProvider *provider = sms_current_provider();
+	SmsArgs		args;
+	int			nmessages;
+
+	sms_args_init(&args, SMS_OP_LIKE_TO_LIKE);
+	sms_args_not_null(PG_ARGISNULL(0), "messages");
+	sms_args_not_null(PG_ARGISNULL(1), "mobiles");
+	args.messages = sms_args_messages(PG_GETARG_ARRAYTYPE_P(0), &nmessages, "messages");
+	args.mobiles = sms_args_mobiles(PG_GETARG_ARRAYTYPE_P(1), &args.nmobiles, "mobiles");
+	if (nmessages != args.nmobiles)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("messages and mobiles must have the same length"),
+				 errdetail("There are %d messages and %d mobiles.", nmessages, args.nmobiles),
+				 errhint("Pass one message per mobile, in the same order.")));
+	args.line_number = sms_args_line_number(PG_ARGISNULL(2) ? NULL :
+											text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	args.send_at = sms_args_send_at(provider, PG_ARGISNULL(3) ? 0 : PG_GETARG_TIMESTAMPTZ(3),
+									PG_ARGISNULL(3));
+	return send_in_chunks(fcinfo, &args);
+}
+
+PG_FUNCTION_INFO_V1(sms_send_verify);
+Datum
+sms_send_verify(PG_FUNCTION_ARGS)
+{
+	const SmsProvider *provider = sms_current_provider();
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	SmsArgs		args;
+	SmsReply	reply;
+	int64		template_id;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+
+	sms_args_init(&args, SMS_OP_VERIFY);
+	sms_args_not_null(PG_ARGISNULL(0), "mobile");
+	sms_args_not_null(PG_ARGISNULL(1), "template_id");
+	args.mobiles = palloc(sizeof(char *));
+	args.mobiles[0] = sms_args_mobile(text_to_cstring(PG_GETARG_TEXT_PP(0)), "mobile");
+	args.nmobiles = 1;
+	template_id = PG_GETARG_INT64(1);
+	if (template_id <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid template_id " INT64_FORMAT, template_id),
+				 errhint("Use the id of a verify template from the provider's panel.")));
+	args.template_id = psprintf(INT64_FORMAT, template_id);
+	sms_args_params(provider, PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2), &args);
+	sms_args_check_supported(provider, &args);
+
+	InitMaterializedSRF(fcinfo, 0);
+	execute(provider, &args, &reply);
+	values[0] = CStringGetTextDatum(reply.message_ids[0]);
+	if (reply.cost)
+		values[1] = numeric_from_text(reply.cost);
+	else
+		nulls[1] = true;
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(sms_send_template);
+Datum
+sms_send_template(PG_FUNCTION_ARGS)
+{
+	const SmsProvider *provider = sms_current_provider();
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	SmsArgs		args;
+	SmsReply	reply;
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
+
+	sms_args_init(&args, SMS_OP_TEMPLATE);
+	sms_args_not_null(PG_ARGISNULL(0), "recipient");
+	sms_args_not_null(PG_ARGISNULL(1), "template_id");
+	args.mobiles = palloc(sizeof(char *));
+	args.mobiles[0] = sms_args_mobile(text_to_cstring(PG_GETARG_TEXT_PP(0)), "recipient");
+	args.nmobiles = 1;
+	args.template_id = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (args.template_id[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("template_id must not be empty")));
+	sms_args_params(provider, PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2), &args);
+	/* sender: only the explicit argument; the provider decides its default */
+	args.line_number = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
+	args.send_at = sms_args_send_at(provider, PG_ARGISNULL(4) ? 0 : PG_GETARG_TIMESTAMPTZ(4),
+									PG_ARGISNULL(4));
+	sms_args_check_supported(provider, &args);
+
+	InitMaterializedSRF(fcinfo, 0);
+	execute(provider, &args, &reply);
+	nulls[0] = reply.pack_id == NULL;
+	values[0] = reply.pack_id ? CStringGetTextDatum(reply.pack_id) : (Datum) 0;
+	values[1] = CStringGetTextDatum(reply.message_ids[0]);
+	nulls[2] = reply.status == NULL;
+	values[2] = reply.status ? CStringGetTextDatum(reply.status) : (Datum) 0;
+	nulls[3] = reply.parts < 0;
+	values[3] = Int32GetDatum(reply.parts);
+	nulls[4] = reply.cost == NULL;
+	values[4] = reply.cost ? numeric_from_text(reply.cost) : (Datum) 0;
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	return (Datum) 0;
+}
+
+static char *
+checked_id(char *id, const char *argname)
+{
+	if (id[0] == '\0' || strlen(id) > 128)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid %s \"%s\"", argname, id),
+				 errhint("Pass an id returned by a send function.")));
+	return id;
+}
+
+static void
+put_deliveries(ReturnSetInfo *rsinfo, const SmsReply *reply)
+{
+	for (int i = 0; i < reply->ndeliveries; i++)
+	{
+		const SmsDelivery *d = &reply->deliveries[i];
+		const char *cols[5] = {d->message_id, d->mobile, d->status,
+		d->provider_status, d->detail};
+		Datum		values[5];
+		bool		nulls[5];
+
+		for (int c = 0; c < 5; c++)
+		{
+			nulls[c] = cols[c] == NULL;
+			values[c] = cols[c] ? CStringGetTextDatum(cols[c]) : (Datum) 0;
+		}
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
+
+PG_FUNCTION_INFO_V1(sms_delivery_status);
+Datum
+sms_delivery_status(PG_FUNCTION_ARGS)
+{
+	const SmsProvider *provider = sms_current_provider();
+	SmsArgs		args;
+	SmsReply	reply;
+
+	sms_args_init(&args, SMS_OP_STATUS);
+	sms_args_not_null(PG_ARGISNULL(0), "message_id");
+	args.id = checked_id(text_to_cstring(PG_GETARG_TEXT_PP(0)), "message_id");
+	sms_args_check_supported(provider, &args);
+	InitMaterializedSRF(fcinfo, 0);
+	execute(provider, &args, &reply);
+	put_deliveries((ReturnSetInfo *) fcinfo->resultinfo, &reply);
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(sms_delivery_status_array);
+Datum
+sms_delivery_status_array(PG_FUNCTION_ARGS)
+{
+	const SmsProvider *provider = sms_current_provider();
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	sms_args_not_null(PG_ARGISNULL(0), "message_ids");
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(0), TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, &n);
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < n; i++)
+	{
+		SmsArgs		args;
+		SmsReply	reply;
+
+		sms_args_not_null(nulls[i], "message_ids element");
+		sms_args_init(&args, SMS_OP_STATUS);
+		args.id = checked_id(TextDatumGetCString(elems[i]), "message_id");
+		sms_args_check_supported(provider, &args);
+		execute(provider, &args, &reply);
+		put_deliveries((ReturnSetInfo *) fcinfo->resultinfo, &reply);
+	}
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(sms_credit);
+Datum
+sms_credit(PG_FUNCTION_ARGS)
+{
+	const SmsProvider *provider = sms_current_provider();
+	SmsArgs		args;
+	SmsReply	reply;
+
+	sms_args_init(&args, SMS_OP_CREDIT);
+	sms_args_check_supported(provider, &args);
+	execute(provider, &args, &reply);
+	PG_RETURN_DATUM(numeric_from_text(reply.number));
+}
+
+PG_FUNCTION_INFO_V1(sms_lines);
+Datum
+sms_lines(PG_FUNCTION_ARGS)
+{
+	const SmsProvider *provider = sms_current_provider();
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	SmsArgs		args;
+	SmsReply	reply;
+
+	sms_args_init(&args, SMS_OP_LINES);
+	sms_args_check_supported(provider, &args);
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	execute(provider, &args, &reply);
+	for (int i = 0; i < reply.nlines; i++)
+	{
+		Datum		value = CStringGetTextDatum(reply.lines[i]);
+		bool		isnull = false;
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
+	}
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(sms_cancel_scheduled);
+Datum
+sms_cancel_scheduled(PG_FUNCTION_ARGS)
+{
+	const SmsProvider *provider = sms_current_provider();
+	SmsArgs		args;
+	SmsReply	reply;
+
+	sms_args_init(&args, SMS_OP_CANCEL);
+	sms_args_not_null(PG_ARGISNULL(0), "pack_id");
+	args.id = checked_id(text_to_cstring(PG_GETARG_TEXT_PP(0)), "pack_id");
+	sms_args_check_supported(provider, &args);
+
+	/* an unknown or already-sent pack is "not cancelled", not an error */
+	PG_TRY();
+	{
+		execute(provider, &args, &reply);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		MemoryContext oldcxt = MemoryContextSwitchTo(CurrentMemoryContext);
+
+		edata = CopyErrorData();
+		MemoryContextSwitchTo(oldcxt);
+		if (edata->sqlerrcode != ERRCODE_UNDEFINED_OBJECT)
+			PG_RE_THROW();
+		FlushErrorState();
+		FreeErrorData(edata);
+		PG_RETURN_BOOL(false);
+	}
+	PG_END_TRY();
+	PG_RETURN_BOOL(reply.cancelled);
+}
+
+PG_FUNCTION_INFO_V1(sms_api);
+Datum
+sms_api(PG_FUNCTION_ARGS)
+{
+	const SmsProvider *provider = sms_current_provider();
+	static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
+	SmsArgs		args;
+	SmsReply	reply;
+	char	   *method;
+	char	   *path;
+
+	sms_args_init(&args, SMS_OP_RAW);
+	sms_args_not_null(PG_ARGISNULL(0), "method");
+	sms_args_not_null(PG_ARGISNULL(1), "path");
+	method = asc_toupper(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+						 VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(0)));
+	path = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	for (size_t i = 0; i < lengthof(methods); i++)
+		if (strcmp(method, methods[i]) == 0)
+			args.raw_method = (char *) methods[i];
+	if (args.raw_method == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unsupported HTTP method \"%s\"", method),
+				 errhint("Use GET, POST, PUT, PATCH or DELETE.")));
+	if (path[0] != '/' || strpbrk(path, " \r\n\t") != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid API path \"%s\"", path),
+				 errhint("Pass a path relative to sms_ir.base_url that starts with '/', such as '/v1/credit'.")));
+	args.raw_path = path;
+	if (!PG_ARGISNULL(2))
+	{
+		Jsonb	   *body = PG_GETARG_JSONB_P(2);
+
+		args.raw_body = JsonbToCString(NULL, &body->root, VARSIZE(body));
+	}
+	sms_args_check_supported(provider, &args);
+	execute(provider, &args, &reply);
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(reply.json)));
+}
+
+PG_FUNCTION_INFO_V1(sms_normalize_mobile);
+Datum
+sms_normalize_mobile(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(sms_args_mobile(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+													 "normalize_mobile")));
+}

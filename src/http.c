@@ -1,0 +1,394 @@
+/*
+ * http.c -- libcurl transport for every provider request.
+ *
+ * One CURLM handle per process owns the connection cache, so keep-alive
+ * connections are reused across SQL calls (backends) and batches (worker).
+ * Easy handles are pooled and reset per request.  Requests run through the
+ * multi interface with bounded concurrency, an optional token-bucket rate
+ * limit and a caller-supplied abort check polled at least every 50 ms; the
+ * synchronous path uses it to honour statement cancel and statement_timeout.
+ *
+ * Nothing here prints request headers or bodies: they hold credentials.
+ * CURLOPT_VERBOSE is never set.
+ */
+#include "postgres.h"
+
+#include <curl/curl.h>
+
+#include "miscadmin.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "guc.h"
+#include "http.h"
+
+#define POLL_MS 50
+
+/* One request in flight: its easy handle and the memory curl needs. */
+typedef struct HttpSlot
+{
+	CURL	   *easy;
+	struct curl_slist *headers;
+	HttpCall   *call;
+	char		errbuf[CURL_ERROR_SIZE];
+} HttpSlot;
+
+static CURLM *multi = NULL;
+static HttpSlot *slots = NULL;	/* TopMemoryContext, nslots entries */
+static int	nslots = 0;
+
+/* token bucket for rate_limit, kept across runs */
+static double bucket_tokens = 1.0;
+static TimestampTz bucket_at = 0;
+
+static void
+http_init(void)
+{
+	if (multi != NULL)
+		return;
+	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not initialize libcurl")));
+	multi = curl_multi_init();
+	if (multi == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not create a libcurl multi handle")));
+	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, 64L);
+}
+
+/* Make sure `want` slots exist; new ones get an easy handle each. */
+static void
+ensure_slots(int want)
+{
+	if (want <= nslots)
+		return;
+	if (slots == NULL)
+		slots = MemoryContextAllocZero(TopMemoryContext, sizeof(HttpSlot) * want);
+	else
+	{
+		slots = repalloc(slots, sizeof(HttpSlot) * want);
+		memset(slots + nslots, 0, sizeof(HttpSlot) * (want - nslots));
+	}
+	for (int i = nslots; i < want; i++)
+	{
+		slots[i].easy = curl_easy_init();
+		if (slots[i].easy == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("could not create a libcurl handle")));
+		nslots = i + 1;
+	}
+}
+
+/* Detach a slot from the multi handle and free its header list. */
+static void
+release_slot(HttpSlot *slot)
+{
+	if (slot->call != NULL)
+	{
+		curl_multi_remove_handle(multi, slot->easy);
+		slot->call->handle = NULL;
+		slot->call = NULL;
+	}
+	if (slot->headers != NULL)
+	{
+		curl_slist_free_all(slot->headers);
+		slot->headers = NULL;
+	}
+}
+
+/* Release every busy slot; also cleans up after a run that was jumped out of. */
+static void
+release_all_slots(void)
+{
+	for (int i = 0; i < nslots; i++)
+		release_slot(&slots[i]);
+}
+
+static size_t
+write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	HttpCall   *call = (HttpCall *) userdata;
+	size_t		len = size * nmemb;
+
+	if ((size_t) call->body.len + len > SMS_HTTP_MAX_REPLY)
+	{
+		call->transport = SMS_ERR_BAD_REPLY;
+		call->transport_message = "reply is larger than the 4 MB limit";
+		return 0;				/* makes curl fail with CURLE_WRITE_ERROR */
+	}
+	appendBinaryStringInfo(&call->body, ptr, (int) len);
+	return len;
+}
+
+static size_t
+header_cb(char *buffer, size_t size, size_t nitems, void *userdata)
+{
+	HttpCall   *call = (HttpCall *) userdata;
+	size_t		len = size * nitems;
+	static const char name[] = "retry-after:";
+
+	if (len > sizeof(name) - 1 && pg_strncasecmp(buffer, name, sizeof(name) - 1) == 0)
+	{
+		char		value[32];
+		size_t		vlen = Min(len - (sizeof(name) - 1), sizeof(value) - 1);
+		char	   *end;
+		long		secs;
+
+		memcpy(value, buffer + sizeof(name) - 1, vlen);
+		value[vlen] = '\0';
+		secs = strtol(value, &end, 10);
+		/* delta-seconds only; an HTTP-date is ignored (default back-off) */
+		if (end != value && secs >= 0 && secs <= 86400)
+			call->retry_after = (int) secs;
+	}
+	return len;
+}
+
+static void
+start_call(HttpSlot *slot, HttpCall *call, const HttpRunOptions *opts)
+{
+	CURL	   *h = slot->easy;
+	SmsRequest *req = call->req;
+
+	curl_easy_reset(h);
+	slot->call = call;
+	slot->errbuf[0] = '\0';
+	call->handle = h;
+
+	for (int i = 0; i < req->nheaders; i++)
+		slot->headers = curl_slist_append(slot->headers, req->headers[i]);
+	/* no "Expect: 100-continue" round trip for larger bodies */
+	slot->headers = curl_slist_append(slot->headers, "Expect:");
+
+	curl_easy_setopt(h, CURLOPT_URL, req->url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, slot->headers);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "sms_ir/" "0.1");
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long) opts->timeout_ms);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long) opts->connect_timeout_ms);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (opts->ca_bundle != NULL && opts->ca_bundle[0] != '\0')
+		curl_easy_setopt(h, CURLOPT_CAINFO, opts->ca_bundle);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, slot->errbuf);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, call);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, call);
+	curl_easy_setopt(h, CURLOPT_PRIVATE, slot);
+
+	if (strcmp(req->method, "GET") == 0)
+		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	else
+	{
+		if (strcmp(req->method, "POST") != 0)
+			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
+		if (req->body != NULL || strcmp(req->method, "POST") == 0)
+		{
+			const char *body = req->body ? req->body : "";
+
+			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long) strlen(body));
+			curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		}
+	}
+
+	curl_multi_add_handle(multi, h);
+}
+
+static void
+finish_call(HttpSlot *slot, CURLcode rc)
+{
+	HttpCall   *call = slot->call;
+	CURL	   *h = slot->easy;
+	long		request_size = 0;
+
+	curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &request_size);
+	call->request_sent = request_size > 0;
+	call->done = true;
+
+	if (rc == CURLE_OK)
+	{
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &call->status);
+		return;
+	}
+
+	if (call->transport == SMS_OK)
+	{
+		curl_off_t	connect_time = 0;
+
+		curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connect_time);
+		switch (rc)
+		{
+			case CURLE_OPERATION_TIMEDOUT:
+				call->transport = connect_time > 0 ? SMS_ERR_TIMEOUT : SMS_ERR_CONNECT;
+				break;
+			case CURLE_COULDNT_RESOLVE_HOST:
+			case CURLE_COULDNT_RESOLVE_PROXY:
+			case CURLE_COULDNT_CONNECT:
+			case CURLE_SSL_CONNECT_ERROR:
+			case CURLE_PEER_FAILED_VERIFICATION:
+			case CURLE_SSL_CACERT_BADFILE:
+			case CURLE_UNSUPPORTED_PROTOCOL:
+			case CURLE_URL_MALFORMAT:
+				call->transport = SMS_ERR_CONNECT;
+				break;
+			default:
+				call->transport = SMS_ERR_NETWORK;
+				break;
+		}
+		call->transport_message = pstrdup(slot->errbuf[0] ? slot->errbuf
+										  : curl_easy_strerror(rc));
+	}
+	call->status = 0;
+}
+
+/* Take a rate-limit token; if none, set *wait_ms to when one will exist. */
+static bool
+take_token(double rate, long *wait_ms)
+{
+	TimestampTz now;
+
+	*wait_ms = 0;
+	if (rate <= 0)
+		return true;
+	now = GetCurrentTimestamp();
+	if (bucket_at != 0)
+	{
+		bucket_tokens += (double) (now - bucket_at) / USECS_PER_SEC * rate;
+		/* allow a burst of at most one second's worth */
+		bucket_tokens = Min(bucket_tokens, Max(rate, 1.0));
+	}
+	bucket_at = now;
+	if (bucket_tokens >= 1.0)
+	{
+		bucket_tokens -= 1.0;
+		return true;
+	}
+	*wait_ms = (long) ((1.0 - bucket_tokens) / rate * 1000.0) + 1;
+	return false;
+}
+
+bool
+http_run(HttpCall *calls, int n, const HttpRunOptions *opts)
+{
+	int			maxc = Max(1, opts->max_concurrency);
+	int			next = 0;
+	int			running = 0;
+	int			finished = 0;
+	long		wait_ms = 0;
+
+	http_init();
+	release_all_slots();
+	ensure_slots(Min(maxc, n));
+
+	for (int i = 0; i < n; i++)
+	{
+		initStringInfo(&calls[i].body);
+		calls[i].status = 0;
+		calls[i].retry_after = -1;
+		calls[i].transport = SMS_OK;
+		calls[i].transport_message = NULL;
+		calls[i].request_sent = false;
+		calls[i].done = false;
+		calls[i].handle = NULL;
+	}
+
+	while (finished < n)
+	{
+		int			still_running;
+		CURLMsg    *msg;
+		int			queued;
+
+		/* start as many as concurrency and the rate limit allow */
+		while (next < n && running < maxc && take_token(opts->rate_limit, &wait_ms))
+		{
+			for (int s = 0; s < nslots; s++)
+			{
+				if (slots[s].call == NULL)
+				{
+					start_call(&slots[s], &calls[next], opts);
+					break;
+				}
+			}
+			next++;
+			running++;
+		}
+
+		curl_multi_perform(multi, &still_running);
+		while ((msg = curl_multi_info_read(multi, &queued)) != NULL)
+		{
+			HttpSlot   *slot = NULL;
+			HttpCall   *call;
+
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &slot);
+			call = slot->call;
+			finish_call(slot, msg->data.result);
+			release_slot(slot);
+			running--;
+			finished++;
+			if (opts->on_done)
+				opts->on_done(call, opts->done_arg);
+		}
+		if (finished >= n)
+			break;
+
+		if (opts->should_abort && opts->should_abort(opts->abort_arg))
+		{
+			release_all_slots();
+			return false;
+		}
+
+		/* a slot freed up and a token is there: start at once */
+		if (next < n && running < maxc && wait_ms == 0)
+			continue;
+
+		curl_multi_poll(multi, NULL, 0,
+						wait_ms > 0 ? (int) Min(wait_ms, POLL_MS) : POLL_MS,
+						NULL);
+	}
+	release_all_slots();
+	return true;
+}
+
+static bool
+backend_should_abort(void *arg)
+{
+	return QueryCancelPending || ProcDiePending;
+}
+
+void
+http_default_options(HttpRunOptions *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->max_concurrency = 1;
+	opts->rate_limit = 0;
+	opts->timeout_ms = sms_ir_timeout_ms;
+	opts->connect_timeout_ms = sms_ir_connect_timeout_ms;
+	opts->ca_bundle = sms_ir_ca_bundle;
+	opts->should_abort = backend_should_abort;
+}
+
+void
+http_perform_one(HttpCall *call)
+{
+	HttpRunOptions opts;
+
+	http_default_options(&opts);
+	if (!http_run(call, 1, &opts))
+	{
+		CHECK_FOR_INTERRUPTS();
+		/* the interrupt was held off: stop all the same */
+		ereport(ERROR,
+				(errcode(ERRCODE_QUERY_CANCELED),
+				 errmsg("canceling provider request")));
+	}
+}

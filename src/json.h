@@ -1,0 +1,33 @@
+/*
+ * json.h -- small json-c helpers: strict parsing and typed getters that copy
+ * into palloc'd memory, so callers can json_object_put() right away.
+ */
+#ifndef SMS_IR_JSON_H
+#define SMS_IR_JSON_H
+
+#include "postgres.h"
+
+#include <json-c/json.h>
+
+/* Parse exactly `len` bytes of JSON; NULL if invalid or trailing garbage. */
+extern struct json_object *sms_json_parse(const char *text, size_t len);
+
+/* Serialize compactly into a palloc'd string. */
+extern char *sms_json_to_cstring(struct json_object *obj);
+
+/* Member `key` of object `obj`, or NULL if obj is not an object or lacks it. */
+extern struct json_object *sms_json_get(struct json_object *obj, const char *key);
+
+/* Case-insensitive variant of sms_json_get (ASP.NET replies vary in case). */
+extern struct json_object *sms_json_get_ci(struct json_object *obj, const char *key);
+
+/*
+ * Scalar as palloc'd text: strings as-is, numbers in their original spelling
+ * (json-c keeps it), booleans as true/false.  NULL for null, objects, arrays.
+ */
+extern char *sms_json_scalar_text(struct json_object *obj);
+
+/* Integer value of an int (or integral numeric string); false otherwise. */
+extern bool sms_json_int64(struct json_object *obj, int64 *out);
+
+#endif

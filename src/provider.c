@@ -1,0 +1,195 @@
+/*
+ * provider.c -- provider registry and the one place provider errors become
+ * ereports.  The SQLSTATE of each error class is decided here (README
+ * "Errors" lists them).
+ */
+#include "postgres.h"
+
+#include "guc.h"
+#include "provider.h"
+
+const SmsProvider *
+sms_current_provider(void)
+{
+	switch (sms_ir_provider)
+	{
+		case SMS_PROVIDER_SMSIR:
+			return &sms_provider_smsir;
+	}
+	elog(ERROR, "unknown sms_ir.provider %d", sms_ir_provider);
+	return NULL;				/* keep compiler quiet */
+}
+
+void
+sms_current_config(const SmsProvider *provider, SmsConfig *cfg)
+{
+	const char *base = sms_ir_base_url;
+
+	if (base == NULL || base[0] == '\0')
+		base = provider->default_base_url;
+	/* strip one trailing slash so paths can start with '/' */
+	if (base[strlen(base) - 1] == '/')
+		base = pnstrdup(base, strlen(base) - 1);
+	cfg->base_url = base;
+	cfg->api_key = sms_ir_api_key ? sms_ir_api_key : "";
+}
+
+const char *
+sms_op_name(SmsOp op)
+{
+	switch (op)
+	{
+		case SMS_OP_BULK:
+			return "sms_send_bulk";
+		case SMS_OP_LIKE_TO_LIKE:
+			return "sms_send_like_to_like";
+		case SMS_OP_VERIFY:
+			return "sms_send_verify";
+		case SMS_OP_TEMPLATE:
+			return "sms_send_template";
+		case SMS_OP_STATUS:
+			return "sms_delivery_status";
+		case SMS_OP_CREDIT:
+			return "sms_credit";
+		case SMS_OP_LINES:
+			return "sms_lines";
+		case SMS_OP_CANCEL:
+			return "sms_cancel_scheduled";
+		case SMS_OP_RAW:
+			return "sms_api";
+	}
+	return "unknown operation";
+}
+
+bool
+sms_error_is_transient(SmsErrorClass cls)
+{
+	switch (cls)
+	{
+		case SMS_ERR_RATE_LIMITED:
+		case SMS_ERR_SERVER:
+		case SMS_ERR_CONNECT:
+		case SMS_ERR_NETWORK:
+		case SMS_ERR_TIMEOUT:
+			return true;
+		default:
+			return false;
+	}
+}
+
+int
+sms_error_sqlstate(SmsErrorClass cls)
+{
+	switch (cls)
+	{
+		case SMS_OK:
+			break;
+		case SMS_ERR_INVALID:
+			return ERRCODE_INVALID_PARAMETER_VALUE;
+		case SMS_ERR_NOT_FOUND:
+			return ERRCODE_UNDEFINED_OBJECT;
+		case SMS_ERR_AUTH:
+			return ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION;
+		case SMS_ERR_FORBIDDEN:
+			return ERRCODE_INSUFFICIENT_PRIVILEGE;
+		case SMS_ERR_NO_CREDIT:
+			return ERRCODE_INSUFFICIENT_RESOURCES;
+		case SMS_ERR_REJECTED:
+			return ERRCODE_EXTERNAL_ROUTINE_EXCEPTION;
+		case SMS_ERR_RATE_LIMITED:
+			return ERRCODE_CONFIGURATION_LIMIT_EXCEEDED;
+		case SMS_ERR_SERVER:
+			return ERRCODE_SYSTEM_ERROR;
+		case SMS_ERR_BAD_REPLY:
+			return ERRCODE_PROTOCOL_VIOLATION;
+		case SMS_ERR_CONNECT:
+			return ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION;
+		case SMS_ERR_NETWORK:
+			return ERRCODE_CONNECTION_FAILURE;
+		case SMS_ERR_TIMEOUT:
+			return ERRCODE_IO_ERROR;
+	}
+	return ERRCODE_INTERNAL_ERROR;
+}
+
+void
+sms_set_error(SmsReply *reply, SmsErrorClass cls, int http_status,
+			  const char *code, const char *message, const char *detail)
+{
+	reply->err.cls = cls;
+	reply->err.http_status = http_status;
+	reply->err.code = code ? pstrdup(code) : NULL;
+	reply->err.message = message ? pstrdup(message) : NULL;
+	reply->err.detail = detail ? pstrdup(detail) : NULL;
+}
+
+static const char *
+error_hint(SmsErrorClass cls)
+{
+	switch (cls)
+	{
+		case SMS_ERR_INVALID:
+			return "Check the values passed against the provider's rules.";
+		case SMS_ERR_NOT_FOUND:
+			return "Check the id against the provider's panel.";
+		case SMS_ERR_AUTH:
+			return "Check sms_ir.api_key (and the other credentials) with ALTER SYSTEM, then SELECT pg_reload_conf().";
+		case SMS_ERR_FORBIDDEN:
+			return "Allow this server's IP address and this method in the provider's panel.";
+		case SMS_ERR_NO_CREDIT:
+			return "Top up the provider account.";
+		case SMS_ERR_RATE_LIMITED:
+		case SMS_ERR_SERVER:
+			return "This is temporary; retry later.";
+		case SMS_ERR_CONNECT:
+		case SMS_ERR_NETWORK:
+			return "Check sms_ir.base_url and the network path to the provider.";
+		case SMS_ERR_TIMEOUT:
+			return "Raise sms_ir.timeout, or retry later.";
+		default:
+			return NULL;
+	}
+}
+
+void
+sms_raise_error(const SmsProvider *provider, const SmsError *err)
+{
+	const char *hint = error_hint(err->cls);
+	const char *what;
+
+	switch (err->cls)
+	{
+		case SMS_ERR_CONNECT:
+			what = "could not connect to";
+			break;
+		case SMS_ERR_NETWORK:
+			what = "connection failed to";
+			break;
+		case SMS_ERR_TIMEOUT:
+			what = "request timed out to";
+			break;
+		case SMS_ERR_BAD_REPLY:
+			what = "unexpected reply from";
+			break;
+		case SMS_ERR_AUTH:
+			what = "authentication failed at";
+			break;
+		default:
+			what = "request rejected by";
+			break;
+	}
+
+	ereport(ERROR,
+			(errcode(sms_error_sqlstate(err->cls)),
+			 errmsg("%s provider %s%s%s", what, provider->name,
+					err->message ? ": " : "", err->message ? err->message : ""),
+			 err->code ?
+			 (err->detail ?
+			  errdetail("Provider code %s (HTTP %d). %s", err->code,
+						err->http_status, err->detail) :
+			  errdetail("Provider code %s (HTTP %d).", err->code,
+						err->http_status)) :
+			 (err->detail ? errdetail("%s", err->detail) :
+			  (err->http_status ? errdetail("HTTP status %d.", err->http_status) : 0)),
+			 hint ? errhint("%s", hint) : 0));
+}

@@ -1,0 +1,165 @@
+/*
+ * provider.h -- the provider interface.
+ *
+ * A provider turns validated arguments (SmsArgs) into an HTTP request
+ * (SmsRequest) and an HTTP reply into a result or a classified error
+ * (SmsReply).  Providers do no I/O and never ereport, so the synchronous SQL
+ * functions, the outbox worker and the fuzz targets all share them.
+ */
+#ifndef SMS_IR_PROVIDER_H
+#define SMS_IR_PROVIDER_H
+
+#include "postgres.h"
+
+typedef enum SmsOp
+{
+	SMS_OP_BULK,
+	SMS_OP_LIKE_TO_LIKE,
+	SMS_OP_VERIFY,
+	SMS_OP_TEMPLATE,
+	SMS_OP_STATUS,
+	SMS_OP_CREDIT,
+	SMS_OP_LINES,
+	SMS_OP_CANCEL,
+	SMS_OP_RAW
+} SmsOp;
+
+typedef struct SmsParam
+{
+	char	   *name;
+	char	   *value;
+} SmsParam;
+
+/* Validated arguments of one provider request (see args.c). */
+typedef struct SmsArgs
+{
+	SmsOp		op;
+	char	   *message;		/* BULK */
+	char	  **messages;		/* LIKE_TO_LIKE, parallel to mobiles */
+	char	  **mobiles;		/* canonical 09xxxxxxxxx */
+	int			nmobiles;
+	char	   *line_number;	/* BULK, LIKE_TO_LIKE; TEMPLATE sender */
+	int64		send_at;		/* unix seconds, 0 = send now */
+	char	   *template_id;	/* VERIFY (decimal), TEMPLATE */
+	SmsParam   *params;
+	int			nparams;
+	char	   *id;				/* STATUS message id, CANCEL pack id */
+	char	   *raw_method;		/* RAW */
+	char	   *raw_path;
+	char	   *raw_body;		/* JSON text or NULL */
+} SmsArgs;
+
+/* Connection settings a request is built with (a snapshot of the GUCs). */
+typedef struct SmsConfig
+{
+	const char *base_url;		/* never empty: provider default applied */
+	const char *api_key;
+} SmsConfig;
+
+#define SMS_MAX_HEADERS 6
+
+typedef struct SmsRequest
+{
+	const char *method;			/* GET, POST, PUT, PATCH, DELETE */
+	char	   *url;
+	char	   *headers[SMS_MAX_HEADERS];	/* "Name: value"; may hold secrets */
+	int			nheaders;
+	char	   *body;			/* NULL for no body */
+} SmsRequest;
+
+/* How a failure should be treated; drives both SQLSTATEs and worker retries. */
+typedef enum SmsErrorClass
+{
+	SMS_OK = 0,
+	SMS_ERR_INVALID,			/* provider rejected our values: permanent */
+	SMS_ERR_NOT_FOUND,			/* unknown template, message or pack id */
+	SMS_ERR_AUTH,				/* bad credentials */
+	SMS_ERR_FORBIDDEN,			/* account/IP/method not allowed */
+	SMS_ERR_NO_CREDIT,			/* out of credit */
+	SMS_ERR_REJECTED,			/* any other permanent rejection */
+	SMS_ERR_RATE_LIMITED,		/* try later (429 or provider code) */
+	SMS_ERR_SERVER,				/* provider-side failure (5xx): try later */
+	SMS_ERR_BAD_REPLY,			/* reply we cannot understand */
+	SMS_ERR_CONNECT,			/* could not connect */
+	SMS_ERR_NETWORK,			/* connection broke mid-request */
+	SMS_ERR_TIMEOUT				/* no complete reply in time */
+} SmsErrorClass;
+
+typedef struct SmsError
+{
+	SmsErrorClass cls;
+	int			http_status;	/* 0 when no HTTP reply */
+	char	   *code;			/* provider's own code, or NULL */
+	char	   *message;		/* provider's message or transport error */
+	char	   *detail;			/* extra detail (e.g. field errors), or NULL */
+	int			retry_after;	/* seconds from Retry-After, -1 if none */
+} SmsError;
+
+typedef struct SmsDelivery
+{
+	char	   *message_id;
+	char	   *mobile;
+	char	   *status;			/* queued, sent, delivered, failed, unknown */
+	char	   *provider_status;
+	char	   *detail;
+} SmsDelivery;
+
+typedef struct SmsReply
+{
+	SmsError	err;			/* err.cls == SMS_OK on success */
+	/* sends */
+	char	   *pack_id;
+	char	  **message_ids;
+	int			nmessage_ids;
+	char	   *cost;			/* numeric text, or NULL */
+	char	   *status;			/* TEMPLATE: normalized status */
+	int			parts;			/* TEMPLATE: -1 when unknown */
+	/* STATUS */
+	SmsDelivery *deliveries;
+	int			ndeliveries;
+	/* CREDIT */
+	char	   *number;
+	/* LINES */
+	char	  **lines;
+	int			nlines;
+	/* CANCEL */
+	bool		cancelled;
+	/* RAW */
+	char	   *json;
+} SmsReply;
+
+typedef struct SmsProvider
+{
+	const char *name;
+	const char *default_base_url;
+	int			max_recipients; /* per request */
+	int			param_value_max;	/* characters */
+	int			send_at_min_ahead;	/* seconds */
+	int			send_at_max_ahead;	/* seconds */
+
+	/*
+	 * Can this provider do `args`?  On false, *hint says what to use instead.
+	 * Called at validation time (also when queueing).
+	 */
+	bool		(*supports) (const SmsArgs *args, const char **hint);
+	void		(*build_request) (const SmsArgs *args, const SmsConfig *cfg,
+								  SmsRequest *req);
+	void		(*parse_reply) (const SmsArgs *args, long http_status,
+								const char *body, size_t len, SmsReply *reply);
+} SmsProvider;
+
+extern const SmsProvider sms_provider_smsir;
+
+/* provider.c */
+extern const SmsProvider *sms_current_provider(void);
+extern void sms_current_config(const SmsProvider *provider, SmsConfig *cfg);
+extern const char *sms_op_name(SmsOp op);
+extern bool sms_error_is_transient(SmsErrorClass cls);
+extern int	sms_error_sqlstate(SmsErrorClass cls);
+extern void sms_set_error(SmsReply *reply, SmsErrorClass cls, int http_status,
+						  const char *code, const char *message,
+						  const char *detail);
+extern void sms_raise_error(const SmsProvider *provider, const SmsError *err)
+			pg_attribute_noreturn();
+
+#endif

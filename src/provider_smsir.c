@@ -1,0 +1,449 @@
+/*
+ * provider_smsir.c -- sms.ir REST v1 (seed 000, SPEC §3).
+ *
+ * JSON over HTTPS with the key in the X-API-KEY header.  Replies are the
+ * envelope {status, message, data} (status 1 = success) or, for malformed
+ * requests, ASP.NET ProblemDetails {type, title, status, errors}.
+ * Mobiles are sent as 09xxxxxxxxx, which the API documents as accepted.
+ */
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+
+#include "json.h"
+#include "mobile.h"
+#include "provider.h"
+
+/* Meaning and class of sms.ir's reply status codes. */
+typedef struct SmsirCode
+{
+	int			code;
+	SmsErrorClass cls;
+	const char *meaning;
+} SmsirCode;
+
+static const SmsirCode smsir_codes[] = {
+	{0, SMS_ERR_SERVER, "server error"},
+	{10, SMS_ERR_AUTH, "invalid API key"},
+	{11, SMS_ERR_FORBIDDEN, "API key disabled"},
+	{12, SMS_ERR_FORBIDDEN, "IP address not allowed for this key"},
+	{13, SMS_ERR_FORBIDDEN, "account inactive"},
+	{14, SMS_ERR_FORBIDDEN, "account suspended"},
+	{20, SMS_ERR_RATE_LIMITED, "too many requests"},
+	{101, SMS_ERR_INVALID, "invalid line number"},
+	{102, SMS_ERR_NO_CREDIT, "not enough credit"},
+	{103, SMS_ERR_INVALID, "empty message text"},
+	{104, SMS_ERR_INVALID, "invalid mobile number"},
+	{105, SMS_ERR_INVALID, "more than 100 mobile numbers"},
+	{109, SMS_ERR_INVALID, "invalid send time"},
+	{110, SMS_ERR_INVALID, "number of mobiles and messages differ"},
+	{111, SMS_ERR_NOT_FOUND, "unknown id"},
+	{113, SMS_ERR_NOT_FOUND, "template not found"},
+};
+
+/* deliveryState of GET /v1/send/{id} */
+typedef struct SmsirDelivery
+{
+	int			state;
+	const char *status;
+	const char *meaning;
+} SmsirDelivery;
+
+static const SmsirDelivery smsir_delivery[] = {
+	{1, "delivered", "delivered to the handset"},
+	{2, "failed", "not delivered to the handset"},
+	{3, "sent", "at the operator"},
+	{4, "failed", "did not reach the operator"},
+	{5, "sent", "reached the operator"},
+	{6, "failed", "failed"},
+	{7, "failed", "recipient is on the blacklist"},
+};
+
+static bool
+is_digits(const char *s)
+{
+	return s != NULL && s[0] != '\0' && strspn(s, "0123456789") == strlen(s);
+}
+
+static bool
+smsir_supports(const SmsArgs *args, const char **hint)
+{
+	if (args->op == SMS_OP_TEMPLATE &&
+		(!is_digits(args->template_id) || args->line_number != NULL ||
+		 args->send_at != 0))
+	{
+		*hint = "sms.ir sends templates only as verify messages: pass a numeric template_id "
+			"with no sender and no send_at, or call sms_send_verify().";
+		return false;
+	}
+	return true;
+}
+
+/* Percent-encode a path segment. */
+static char *
+url_segment(const char *s)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+	{
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+			(*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' || *p == '~')
+			appendStringInfoChar(&buf, (char) *p);
+		else
+			appendStringInfo(&buf, "%%%02X", *p);
+	}
+	return buf.data;
+}
+
+static struct json_object *
+string_array(char **items, int n)
+{
+	struct json_object *arr = json_object_new_array_ext(n);
+
+	for (int i = 0; i < n; i++)
+		json_object_array_add(arr, json_object_new_string(items[i]));
+	return arr;
+}
+
+static void
+smsir_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
+{
+	struct json_object *body = NULL;
+	const char *path = NULL;
+
+	req->method = "GET";
+	switch (args->op)
+	{
+		case SMS_OP_BULK:
+		case SMS_OP_LIKE_TO_LIKE:
+			req->method = "POST";
+			body = json_object_new_object();
+			json_object_object_add(body, "lineNumber",
+								   json_object_new_int64(strtoll(args->line_number, NULL, 10)));
+			if (args->op == SMS_OP_BULK)
+			{
+				path = "/v1/send/bulk";
+				json_object_object_add(body, "messageText",
+									   json_object_new_string(args->message));
+			}
+			else
+			{
+				path = "/v1/send/likeToLike";
+				json_object_object_add(body, "messageTexts",
+									   string_array(args->messages, args->nmobiles));
+			}
+			json_object_object_add(body, "mobiles",
+								   string_array(args->mobiles, args->nmobiles));
+			json_object_object_add(body, "sendDateTime",
+								   args->send_at ? json_object_new_int64(args->send_at) : NULL);
+			break;
+		case SMS_OP_VERIFY:
+		case SMS_OP_TEMPLATE:
+			{
+				struct json_object *params = json_object_new_array_ext(args->nparams);
+
+				req->method = "POST";
+				path = "/v1/send/verify";
+				body = json_object_new_object();
+				json_object_object_add(body, "mobile",
+									   json_object_new_string(args->mobiles[0]));
+				json_object_object_add(body, "templateId",
+									   json_object_new_int64(strtoll(args->template_id, NULL, 10)));
+				for (int i = 0; i < args->nparams; i++)
+				{
+					struct json_object *p = json_object_new_object();
+
+					json_object_object_add(p, "name", json_object_new_string(args->params[i].name));
+					json_object_object_add(p, "value", json_object_new_string(args->params[i].value));
+					json_object_array_add(params, p);
+				}
+				json_object_object_add(body, "parameters", params);
+			}
+			break;
+		case SMS_OP_STATUS:
+			path = psprintf("/v1/send/%s", url_segment(args->id));
+			break;
+		case SMS_OP_CREDIT:
+			path = "/v1/credit";
+			break;
+		case SMS_OP_LINES:
+			path = "/v1/line";
+			break;
+		case SMS_OP_CANCEL:
+			req->method = "DELETE";
+			path = psprintf("/v1/send/scheduled/%s", url_segment(args->id));
+			break;
+		case SMS_OP_RAW:
+			req->method = args->raw_method;
+			path = args->raw_path;
+			break;
+	}
+
+	req->url = psprintf("%s%s", cfg->base_url, path);
+	req->nheaders = 0;
+	req->headers[req->nheaders++] = psprintf("X-API-KEY: %s", cfg->api_key);
+	req->headers[req->nheaders++] = "Accept: application/json";
+	if (body != NULL)
+	{
+		req->body = sms_json_to_cstring(body);
+		json_object_put(body);
+	}
+	else if (args->op == SMS_OP_RAW && args->raw_body != NULL)
+		req->body = pstrdup(args->raw_body);
+	else
+		req->body = NULL;
+	if (req->body != NULL)
+		req->headers[req->nheaders++] = "Content-Type: application/json";
+}
+
+static const SmsirCode *
+lookup_code(int64 code)
+{
+	for (size_t i = 0; i < lengthof(smsir_codes); i++)
+		if (smsir_codes[i].code == code)
+			return &smsir_codes[i];
+	return NULL;
+}
+
+/* Error from an envelope status code (or the HTTP status when none). */
+static void
+envelope_error(SmsReply *reply, long http_status, bool have_code, int64 code,
+			   const char *message)
+{
+	const SmsirCode *known = have_code ? lookup_code(code) : NULL;
+	SmsErrorClass cls;
+	char		codebuf[32];
+
+	if (known)
+		cls = known->cls;
+	else if (http_status == 401)
+		cls = SMS_ERR_AUTH;
+	else if (http_status == 403)
+		cls = SMS_ERR_FORBIDDEN;
+	else if (http_status == 429)
+		cls = SMS_ERR_RATE_LIMITED;
+	else if (http_status >= 500)
+		cls = SMS_ERR_SERVER;
+	else if (http_status == 404)
+		cls = SMS_ERR_NOT_FOUND;
+	else
+		cls = SMS_ERR_REJECTED;
+
+	/* whatever the body says, a 5xx or 429 is worth a retry */
+	if (http_status >= 500 && cls != SMS_ERR_AUTH)
+		cls = SMS_ERR_SERVER;
+	if (http_status == 401)
+		cls = SMS_ERR_AUTH;
+
+	if (have_code)
+		snprintf(codebuf, sizeof(codebuf), INT64_FORMAT, code);
+	sms_set_error(reply, cls, (int) http_status, have_code ? codebuf : NULL,
+				  message ? message : (known ? known->meaning : NULL),
+				  known ? psprintf("sms.ir: %s.", known->meaning) : NULL);
+}
+
+/* ASP.NET ProblemDetails: {title, status, errors: {field: [msg, ...]}} */
+static bool
+problem_details(SmsReply *reply, long http_status, struct json_object *obj)
+{
+	struct json_object *title = sms_json_get_ci(obj, "title");
+	struct json_object *errors = sms_json_get_ci(obj, "errors");
+	StringInfoData detail;
+
+	if (title == NULL && errors == NULL)
+		return false;
+	initStringInfo(&detail);
+	if (errors != NULL && json_object_is_type(errors, json_type_object))
+	{
+		json_object_iter it;
+
+		json_object_object_foreachC(errors, it)
+		{
+			const char *field = it.key;
+			struct json_object *msgs = it.val;
+
+			appendStringInfo(&detail, "%s%s:", detail.len ? "; " : "", field);
+			if (json_object_is_type(msgs, json_type_array))
+			{
+				size_t		n = json_object_array_length(msgs);
+
+				for (size_t i = 0; i < n; i++)
+				{
+					char	   *m = sms_json_scalar_text(json_object_array_get_idx(msgs, i));
+
+					if (m)
+						appendStringInfo(&detail, " %s", m);
+				}
+			}
+		}
+	}
+	sms_set_error(reply,
+				  http_status >= 500 ? SMS_ERR_SERVER :
+				  http_status == 401 ? SMS_ERR_AUTH : SMS_ERR_INVALID,
+				  (int) http_status, NULL,
+				  title ? sms_json_scalar_text(title) : "validation failed",
+				  detail.len ? detail.data : NULL);
+	return true;
+}
+
+static char **
+scalar_array(struct json_object *arr, int *n)
+{
+	char	  **out;
+
+	*n = 0;
+	if (arr == NULL || !json_object_is_type(arr, json_type_array))
+		return NULL;
+	*n = (int) json_object_array_length(arr);
+	out = palloc0(sizeof(char *) * Max(*n, 1));
+	for (int i = 0; i < *n; i++)
+	{
+		out[i] = sms_json_scalar_text(json_object_array_get_idx(arr, i));
+		if (out[i] == NULL)
+			return NULL;
+	}
+	return out;
+}
+
+static void
+delivery_row(struct json_object *data, SmsDelivery *d, const char *fallback_id)
+{
+	struct json_object *state = sms_json_get_ci(data, "deliveryState");
+	char	   *mobile = sms_json_scalar_text(sms_json_get_ci(data, "mobile"));
+	char		canonical[SMS_MOBILE_LEN + 1];
+	int64		st;
+
+	d->message_id = sms_json_scalar_text(sms_json_get_ci(data, "messageId"));
+	if (d->message_id == NULL)
+		d->message_id = pstrdup(fallback_id);
+	d->mobile = (mobile && sms_mobile_normalize(mobile, canonical)) ? pstrdup(canonical) : mobile;
+	d->provider_status = sms_json_scalar_text(state);
+	if (state == NULL || json_object_is_type(state, json_type_null))
+	{
+		d->status = "queued";
+		d->detail = "not sent yet";
+		return;
+	}
+	d->status = "unknown";
+	d->detail = "unknown delivery state";
+	if (sms_json_int64(state, &st))
+	{
+		for (size_t i = 0; i < lengthof(smsir_delivery); i++)
+		{
+			if (smsir_delivery[i].state == st)
+			{
+				d->status = (char *) smsir_delivery[i].status;
+				d->detail = (char *) smsir_delivery[i].meaning;
+			}
+		}
+	}
+}
+
+/* Parse `data` of a successful envelope; false if its shape is wrong. */
+static bool
+parse_data(const SmsArgs *args, struct json_object *data, SmsReply *reply)
+{
+	switch (args->op)
+	{
+		case SMS_OP_BULK:
+		case SMS_OP_LIKE_TO_LIKE:
+			reply->pack_id = sms_json_scalar_text(sms_json_get_ci(data, "packId"));
+			reply->message_ids = scalar_array(sms_json_get_ci(data, "messageIds"),
+											  &reply->nmessage_ids);
+			reply->cost = sms_json_scalar_text(sms_json_get_ci(data, "cost"));
+			return reply->pack_id != NULL && reply->message_ids != NULL;
+		case SMS_OP_VERIFY:
+		case SMS_OP_TEMPLATE:
+			{
+				char	   *id = sms_json_scalar_text(sms_json_get_ci(data, "messageId"));
+
+				if (id == NULL)
+					return false;
+				reply->message_ids = palloc(sizeof(char *));
+				reply->message_ids[0] = id;
+				reply->nmessage_ids = 1;
+				reply->cost = sms_json_scalar_text(sms_json_get_ci(data, "cost"));
+				reply->status = "sent";
+				return true;
+			}
+		case SMS_OP_STATUS:
+			if (data == NULL || !json_object_is_type(data, json_type_object))
+				return false;
+			reply->deliveries = palloc0(sizeof(SmsDelivery));
+			reply->ndeliveries = 1;
+			delivery_row(data, &reply->deliveries[0], args->id);
+			return true;
+		case SMS_OP_CREDIT:
+			if (data == NULL || !(json_object_is_type(data, json_type_int) ||
+								  json_object_is_type(data, json_type_double)))
+				return false;
+			reply->number = sms_json_scalar_text(data);
+			return true;
+		case SMS_OP_LINES:
+			reply->lines = scalar_array(data, &reply->nlines);
+			return reply->lines != NULL;
+		case SMS_OP_CANCEL:
+			reply->cancelled = true;
+			return true;
+		case SMS_OP_RAW:
+			return true;
+	}
+	return false;
+}
+
+static void
+smsir_parse_reply(const SmsArgs *args, long http_status, const char *body,
+				  size_t len, SmsReply *reply)
+{
+	struct json_object *obj = sms_json_parse(body, len);
+	struct json_object *status;
+	int64		code = 0;
+	bool		have_code;
+	char	   *message;
+
+	reply->parts = -1;
+	status = sms_json_get_ci(obj, "status");
+	have_code = sms_json_int64(status, &code);
+	message = sms_json_scalar_text(sms_json_get_ci(obj, "message"));
+
+	if (http_status >= 200 && http_status < 300)
+	{
+		if (obj == NULL)
+			sms_set_error(reply, SMS_ERR_BAD_REPLY, (int) http_status, NULL,
+						  "reply is not JSON", NULL);
+		else if (args->op == SMS_OP_RAW)
+			reply->json = sms_json_to_cstring(obj);
+		else if (!have_code)
+			sms_set_error(reply, SMS_ERR_BAD_REPLY, (int) http_status, NULL,
+						  "reply has no status field", NULL);
+		else if (code != 1)
+			envelope_error(reply, http_status, true, code, message);
+		else if (!parse_data(args, sms_json_get_ci(obj, "data"), reply))
+			sms_set_error(reply, SMS_ERR_BAD_REPLY, (int) http_status, NULL,
+						  "reply data has an unexpected shape", NULL);
+	}
+	else if (obj != NULL && problem_details(reply, http_status, obj))
+		 /* ASP.NET validation reply */ ;
+	else if (obj != NULL && json_object_is_type(obj, json_type_object))
+		envelope_error(reply, http_status, have_code, code, message);
+	else
+		envelope_error(reply, http_status, false, 0,
+					   psprintf("HTTP %ld with a non-JSON body", http_status));
+
+	if (obj != NULL)
+		json_object_put(obj);
+}
+
+const SmsProvider sms_provider_smsir = {
+	.name = "smsir",
+	.default_base_url = "https://api.sms.ir",
+	.max_recipients = 100,
+	.param_value_max = 25,
+	.send_at_min_ahead = 3600,
+	.send_at_max_ahead = 365 * 86400,
+	.supports = smsir_supports,
+	.build_request = smsir_build_request,
+	.parse_reply = smsir_parse_reply,
+};
