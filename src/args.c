@@ -82,9 +82,21 @@ char **
 sms_args_mobiles(ArrayType *arr, int *n, const char *argname)
 {
 	char	  **raw = text_array_elements(arr, n, argname);
-	char	  **out = palloc(sizeof(char *) * *n);
 
-	for (int i = 0; i < *n; i++)
+	return sms_args_mobile_list(raw, *n, argname);
+}
+
+char **
+sms_args_mobile_list(char **raw, int n, const char *argname)
+{
+	char	  **out = palloc(sizeof(char *) * Max(n, 1));
+
+	if (n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be empty", argname),
+				 errhint("Pass at least one element.")));
+	for (int i = 0; i < n; i++)
 	{
 		char		canonical[SMS_MOBILE_LEN + 1];
 
@@ -117,9 +129,21 @@ sms_args_message(const char *text, const char *argname)
 char **
 sms_args_messages(ArrayType *arr, int *n, const char *argname)
 {
-	char	  **out = text_array_elements(arr, n, argname);
+	/* not one expression: *n is only set once text_array_elements() returns */
+	char	  **raw = text_array_elements(arr, n, argname);
 
-	for (int i = 0; i < *n; i++)
+	return sms_args_message_list(raw, *n, argname);
+}
+
+char **
+sms_args_message_list(char **out, int n, const char *argname)
+{
+	if (n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be empty", argname),
+				 errhint("Pass at least one element.")));
+	for (int i = 0; i < n; i++)
 	{
 		const char *p = out[i];
 

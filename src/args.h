@@ -27,6 +27,10 @@ extern char *sms_args_mobile(const char *in, const char *argname);
 /* A text[] of mobiles, each normalized; raises on NULL, empty or bad entries. */
 extern char **sms_args_mobiles(ArrayType *arr, int *n, const char *argname);
 
+/* The same checks on C strings (outbox payloads); n may be 0 (raises). */
+extern char **sms_args_mobile_list(char **raw, int n, const char *argname);
+extern char **sms_args_message_list(char **raw, int n, const char *argname);
+
 /* A text[] of non-empty message texts. */
 extern char **sms_args_messages(ArrayType *arr, int *n, const char *argname);
 

@@ -8,6 +8,8 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "utils/guc.h"
 
 #include "guc.h"
@@ -19,6 +21,25 @@ char	   *sms_ir_base_url = NULL;
 int			sms_ir_timeout_ms = 10000;
 int			sms_ir_connect_timeout_ms = 3000;
 char	   *sms_ir_ca_bundle = NULL;
+
+char	   *sms_ir_database_name = NULL;
+bool		sms_ir_worker_enabled = true;
+int			sms_ir_batch_size = 200;
+int			sms_ir_max_concurrency = 16;
+int			sms_ir_rate_limit = 0;
+int			sms_ir_max_attempts = 5;
+int			sms_ir_retry_base_delay_ms = 1000;
+int			sms_ir_retry_max_delay_ms = 300000;
+int			sms_ir_poll_interval_ms = 1000;
+int			sms_ir_delivery_guarantee = SMS_AT_LEAST_ONCE;
+bool		sms_ir_track_delivery = false;
+int			sms_ir_retention_s = 7 * 86400;
+
+static const struct config_enum_entry guarantee_options[] = {
+	{"at_least_once", SMS_AT_LEAST_ONCE, false},
+	{"at_most_once", SMS_AT_MOST_ONCE, false},
+	{NULL, 0, false}
+};
 
 static const struct config_enum_entry provider_options[] = {
 	{"smsir", SMS_PROVIDER_SMSIR, false},
@@ -86,6 +107,105 @@ sms_ir_define_gucs(void)
 							   "",
 							   PGC_SUSET, 0,
 							   NULL, NULL, NULL);
+
+	/* outbox worker: all reload on SIGHUP except the database */
+	DefineCustomStringVariable("sms_ir.database_name",
+							   "Database whose sms_ir.outbox the background worker drains.",
+							   NULL,
+							   &sms_ir_database_name,
+							   "postgres",
+							   PGC_POSTMASTER, 0,
+							   NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("sms_ir.worker_enabled",
+							 "Whether the outbox worker sends; off pauses it.",
+							 NULL,
+							 &sms_ir_worker_enabled,
+							 true,
+							 PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("sms_ir.batch_size",
+							"Outbox rows the worker claims per batch.",
+							NULL,
+							&sms_ir_batch_size,
+							200, 1, 10000,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("sms_ir.max_concurrency",
+							"Provider requests the worker keeps in flight.",
+							NULL,
+							&sms_ir_max_concurrency,
+							16, 1, 256,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("sms_ir.rate_limit",
+							"Provider requests per second the worker may start (0 = no limit).",
+							NULL,
+							&sms_ir_rate_limit,
+							0, 0, 100000,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("sms_ir.max_attempts",
+							"Attempts per outbox row before it is marked failed.",
+							NULL,
+							&sms_ir_max_attempts,
+							5, 1, 100,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("sms_ir.retry_base_delay",
+							"First retry delay; doubles per attempt, with full jitter.",
+							NULL,
+							&sms_ir_retry_base_delay_ms,
+							1000, 1, 3600000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("sms_ir.retry_max_delay",
+							"Longest retry delay.",
+							NULL,
+							&sms_ir_retry_max_delay_ms,
+							300000, 1, 86400000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("sms_ir.poll_interval",
+							"How often the worker looks for due rows without being woken.",
+							NULL,
+							&sms_ir_poll_interval_ms,
+							1000, 10, 600000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("sms_ir.delivery_guarantee",
+							 "What a restarted worker does with rows that were in flight.",
+							 "at_least_once re-queues them (a duplicate SMS is possible); "
+							 "at_most_once marks them unknown.",
+							 &sms_ir_delivery_guarantee,
+							 SMS_AT_LEAST_ONCE,
+							 guarantee_options,
+							 PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("sms_ir.track_delivery",
+							 "Whether the worker polls delivery reports of sent rows.",
+							 NULL,
+							 &sms_ir_track_delivery,
+							 false,
+							 PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("sms_ir.retention",
+							"Age after which sent, failed and cancelled rows are purged (0 = keep).",
+							NULL,
+							&sms_ir_retention_s,
+							7 * 86400, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("sms_ir");
 }

@@ -19,6 +19,26 @@ extern int	sms_ir_timeout_ms;
 extern int	sms_ir_connect_timeout_ms;
 extern char *sms_ir_ca_bundle;
 
+typedef enum SmsDeliveryGuarantee
+{
+	SMS_AT_LEAST_ONCE = 0,
+	SMS_AT_MOST_ONCE
+} SmsDeliveryGuarantee;
+
+/* outbox worker */
+extern char *sms_ir_database_name;
+extern bool sms_ir_worker_enabled;
+extern int	sms_ir_batch_size;
+extern int	sms_ir_max_concurrency;
+extern int	sms_ir_rate_limit;
+extern int	sms_ir_max_attempts;
+extern int	sms_ir_retry_base_delay_ms;
+extern int	sms_ir_retry_max_delay_ms;
+extern int	sms_ir_poll_interval_ms;
+extern int	sms_ir_delivery_guarantee;
+extern bool sms_ir_track_delivery;
+extern int	sms_ir_retention_s;
+
 extern void sms_ir_define_gucs(void);
 
 #endif

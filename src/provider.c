@@ -5,6 +5,8 @@
  */
 #include "postgres.h"
 
+#include "lib/stringinfo.h"
+
 #include "guc.h"
 #include "provider.h"
 
@@ -18,6 +20,32 @@ sms_current_provider(void)
 	}
 	elog(ERROR, "unknown sms_ir.provider %d", sms_ir_provider);
 	return NULL;				/* keep compiler quiet */
+}
+
+/* Provider named in an outbox row; NULL if this build has no such provider. */
+const SmsProvider *
+sms_provider_by_name(const char *name)
+{
+	if (strcmp(name, sms_provider_smsir.name) == 0)
+		return &sms_provider_smsir;
+	return NULL;
+}
+
+/* One-line description of an error for logs and outbox.last_error. */
+char *
+sms_error_text(const SmsError *err)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	if (err->code)
+		appendStringInfo(&buf, "provider code %s: ", err->code);
+	appendStringInfoString(&buf, err->message ? err->message : "error");
+	if (err->detail)
+		appendStringInfo(&buf, " (%s)", err->detail);
+	if (err->http_status)
+		appendStringInfo(&buf, " [HTTP %d]", err->http_status);
+	return buf.data;
 }
 
 void

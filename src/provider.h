@@ -152,6 +152,8 @@ extern const SmsProvider sms_provider_smsir;
 
 /* provider.c */
 extern const SmsProvider *sms_current_provider(void);
+extern const SmsProvider *sms_provider_by_name(const char *name);
+extern char *sms_error_text(const SmsError *err);
 extern void sms_current_config(const SmsProvider *provider, SmsConfig *cfg);
 extern const char *sms_op_name(SmsOp op);
 extern bool sms_error_is_transient(SmsErrorClass cls);

@@ -1,11 +1,14 @@
 /*
- * sms_ir.c -- module entry point: defines the settings.  Nothing else.
+ * sms_ir.c -- module entry point: settings, the commit-time wake-up, and,
+ * when preloaded, shared memory and the outbox launcher.  Nothing else.
  */
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
 
 #include "guc.h"
+#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -15,4 +18,7 @@ void
 _PG_init(void)
 {
 	sms_ir_define_gucs();
+	sms_outbox_init();
+	if (process_shared_preload_libraries_in_progress)
+		sms_worker_init_preload();
 }

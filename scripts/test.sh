@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The whole sms_ir test suite, as root on Debian 12:
+#   installs dependencies, builds with -Wall -Wextra -Werror, installs, then
+#   runs pg_regress (sql/ + expected/) and the TAP tests (test/t/*.pl) as the
+#   unprivileged "postgres" user against the local mock provider.
+# SMS_IR_SKIP_DEPS=1 skips the apt-get step (for quick local runs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+src=$(pwd)
+
+if [ "${SMS_IR_SKIP_DEPS:-0}" != 1 ]; then
+  bash scripts/install-deps.sh
+fi
+
+# Warnings are errors.  PostgreSQL's own headers trip -Wunused-parameter,
+# so that one (and only that one) stays a warning-free no-op.
+make -s clean >/dev/null
+make -s COPT='-Wall -Wextra -Werror -Wno-unused-parameter'
+make -s install >/dev/null
+
+# PostgreSQL refuses to run as root: run everything from a copy owned by postgres.
+work=$(mktemp -d /tmp/sms_ir_test.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+cp -a "$src/." "$work/"
+rm -rf "$work/.git"
+chown -R postgres:postgres "$work"
+
+runuser -u postgres -- bash -s "$work" <<'INNER'
+set -uo pipefail
+cd "$1"
+status=0
+
+# pg_regress suites talk to a mock provider on a free port.
+python3 test/mock_provider.py --port 0 --quiet > mock.out 2> mock.err &
+mock_pid=$!
+for _ in $(seq 100); do grep -q READY mock.out 2>/dev/null && break; sleep 0.05; done
+port=$(awk '/READY/ {print $2}' mock.out)
+sed -i "s|127.0.0.1:57411|127.0.0.1:$port|" test/regress.conf
+if ! make -s installcheck; then
+  status=1
+  [ -f regression.diffs ] && head -n 300 regression.diffs
+fi
+kill "$mock_pid" 2>/dev/null
+
+# TAP tests start their own clusters and mock providers.
+if ls test/t/*.pl >/dev/null 2>&1; then
+  if ! make -s prove_installcheck PROVE_TESTS='test/t/*.pl' PROVE_FLAGS='--timer'; then
+    status=1
+    for f in tmp_check/log/regress_log_*; do
+      [ -f "$f" ] && { echo "=== $f (tail)"; tail -n 60 "$f"; }
+    done
+  fi
+fi
+exit $status
+INNER

@@ -1,0 +1,858 @@
+/*
+ * worker.c -- the "sms_ir worker": drains sms_ir.outbox.
+ *
+ * Shaped like worker_spi: signal handlers before unblocking signals, one
+ * WaitLatch (WL_EXIT_ON_PM_DEATH) per loop, full transaction brackets around
+ * SPI, pgstat_report_activity.  Each batch:
+ *
+ *   1. claim: one transaction that picks due rows FOR UPDATE SKIP LOCKED,
+ *      marks them 'sending', attempts + 1, and COMMITS before any request;
+ *   2. send: every row's request through the same provider code as the
+ *      synchronous functions, with the libcurl multi interface
+ *      (max_concurrency in flight, rate_limit, keep-alive across batches);
+ *   3. record: one short transaction updates every row of the batch:
+ *      sent, queued again with back-off, failed, or unknown.
+ *
+ * Rows still 'sending' when the worker starts were in flight when it
+ * stopped: delivery_guarantee decides (at_least_once re-queues them,
+ * at_most_once marks them unknown).
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_database.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "common/pg_prng.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "libpq/pqsignal.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "guc.h"
+#include "args.h"
+#include "http.h"
+#include "payload.h"
+#include "provider.h"
+#include "worker.h"
+
+/* Longest sleep, so a pending DROP DATABASE (which waits 5 s) sees us go. */
+#define MAX_SLEEP_MS 500
+#define TRACK_EVERY_MS 10000
+#define TRACK_ROWS 50
+#define RETENTION_EVERY_MS 60000
+#define RETENTION_ROWS 1000
+
+/* One claimed outbox row and what happened to it. */
+typedef struct OutboxRow
+{
+	int64		id;
+	int			attempts;
+	const SmsProvider *provider;
+	SmsArgs		args;
+	SmsRequest	req;
+	HttpCall	call;
+	/* outcome */
+	const char *status;			/* sent, queued, failed, unknown, sending */
+	char	   *result;			/* jsonb text or NULL */
+	char	   *last_error;
+	TimestampTz next_at;		/* for 'queued' */
+} OutboxRow;
+
+static MemoryContext batch_cxt = NULL;
+
+static void
+set_state(const char *state)
+{
+	SpinLockAcquire(&sms_worker_shared->mutex);
+	strlcpy(sms_worker_shared->state, state, sizeof(sms_worker_shared->state));
+	SpinLockRelease(&sms_worker_shared->mutex);
+}
+
+static void
+note_error(const char *text)
+{
+	SpinLockAcquire(&sms_worker_shared->mutex);
+	strlcpy(sms_worker_shared->last_error, text, SMS_WORKER_ERROR_LEN);
+	sms_worker_shared->last_error_at = GetCurrentTimestamp();
+	SpinLockRelease(&sms_worker_shared->mutex);
+}
+
+static void
+worker_detach(int code, Datum arg)
+{
+	SpinLockAcquire(&sms_worker_shared->mutex);
+	sms_worker_shared->worker_pid = 0;
+	sms_worker_shared->worker_latch = NULL;
+	sms_worker_shared->in_flight = 0;
+	strlcpy(sms_worker_shared->state, "stopped", sizeof(sms_worker_shared->state));
+	SpinLockRelease(&sms_worker_shared->mutex);
+}
+
+/*
+ * Does someone wait to drop or rename our database?  DROP DATABASE holds
+ * AccessExclusiveLock on the database object while it waits up to 5 s for
+ * other sessions to leave; we must be one of those that leave.
+ */
+static bool
+database_drop_pending(void)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_OBJECT(tag, InvalidOid, DatabaseRelationId, MyDatabaseId, 0);
+	if (LockAcquire(&tag, AccessShareLock, true, true) == LOCKACQUIRE_NOT_AVAIL)
+		return true;
+	LockRelease(&tag, AccessShareLock, true);
+	return false;
+}
+
+static void
+begin_xact(const char *activity)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, activity);
+}
+
+static void
+end_xact(void)
+{
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_stat(true);
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/* Is sms_ir (with its outbox) installed in this database?  In a transaction. */
+static bool
+outbox_exists(void)
+{
+	Oid			nsp;
+
+	if (!OidIsValid(get_extension_oid("sms_ir", true)))
+		return false;
+	nsp = get_namespace_oid("sms_ir", true);
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid("outbox", nsp));
+}
+
+static void
+recover_in_flight(void)
+{
+	Datum		arg = BoolGetDatum(sms_ir_delivery_guarantee == SMS_AT_LEAST_ONCE);
+	Oid			argtype = BOOLOID;
+
+	begin_xact("sms_ir: recovering rows in flight");
+	if (SPI_execute_with_args(
+							  "UPDATE sms_ir.outbox"
+							  "   SET status = CASE WHEN $1 THEN 'queued' ELSE 'unknown' END,"
+							  "       next_attempt_at = now(),"
+							  "       last_error = 'the worker stopped while this request was in flight'"
+							  " WHERE status = 'sending'",
+							  1, &argtype, &arg, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not recover in-flight outbox rows");
+	if (SPI_processed > 0)
+		ereport(LOG,
+				(errmsg("sms_ir worker found %llu outbox rows in flight at start; marked them %s",
+						(unsigned long long) SPI_processed,
+						sms_ir_delivery_guarantee == SMS_AT_LEAST_ONCE ? "queued" : "unknown")));
+	end_xact();
+}
+
+/* Full-jitter exponential back-off, at least Retry-After. */
+static TimestampTz
+retry_time(int attempts, int retry_after)
+{
+	double		cap = (double) sms_ir_retry_base_delay_ms * pow(2.0, Max(attempts - 1, 0));
+	double		delay_ms;
+
+	cap = Min(cap, (double) sms_ir_retry_max_delay_ms);
+	delay_ms = pg_prng_double(&pg_global_prng_state) * cap;
+	if (retry_after >= 0)
+		delay_ms = Max(delay_ms, retry_after * 1000.0);
+	return TimestampTzPlusMilliseconds(GetCurrentTimestamp(), (int64) delay_ms);
+}
+
+static void
+append_number_or_string(StringInfo buf, const char *num)
+{
+	char	   *end;
+
+	(void) strtod(num, &end);
+	if (*num != '\0' && *end == '\0' && strpbrk(num, "xXnN") == NULL)
+		appendStringInfoString(buf, num);
+	else
+		escape_json(buf, num);
+}
+
+/* outbox.result of a successful send */
+static char *
+result_json(const OutboxRow *row, const SmsReply *reply)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	if (reply->pack_id)
+	{
+		appendStringInfoString(&buf, "\"pack_id\":");
+		escape_json(&buf, reply->pack_id);
+		appendStringInfoChar(&buf, ',');
+	}
+	appendStringInfoString(&buf, "\"message_ids\":[");
+	for (int i = 0; i < reply->nmessage_ids; i++)
+	{
+		if (i > 0)
+			appendStringInfoChar(&buf, ',');
+		escape_json(&buf, reply->message_ids[i]);
+	}
+	appendStringInfoChar(&buf, ']');
+	if (reply->cost)
+	{
+		appendStringInfoString(&buf, ",\"cost\":");
+		append_number_or_string(&buf, reply->cost);
+	}
+	if (reply->status)
+	{
+		appendStringInfoString(&buf, ",\"status\":");
+		escape_json(&buf, reply->status);
+	}
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
+/* Decide what a finished (or abandoned) request means for its row. */
+static void
+judge(OutboxRow *row)
+{
+	SmsReply	reply;
+	SmsErrorClass cls;
+	bool		outcome_unknown;
+
+	if (!row->call.done)
+	{
+		/* aborted by shutdown: unsent rows go back, sent ones stay in flight */
+		row->status = row->call.request_sent ? "sending" : "queued";
+		row->next_at = GetCurrentTimestamp();
+		return;
+	}
+
+	memset(&reply, 0, sizeof(reply));
+	if (row->call.transport != SMS_OK)
+		sms_set_error(&reply, row->call.transport, (int) row->call.status, NULL,
+					  row->call.transport_message, NULL);
+	else
+		row->provider->parse_reply(&row->args, row->call.status, row->call.body.data,
+								   (size_t) row->call.body.len, &reply);
+	reply.err.retry_after = row->call.retry_after;
+	cls = reply.err.cls;
+
+	if (cls == SMS_OK)
+	{
+		row->status = "sent";
+		row->result = result_json(row, &reply);
+		return;
+	}
+
+	row->last_error = sms_error_text(&reply.err);
+
+	/*
+	 * Did the provider perhaps act on it?  A timeout or broken connection
+	 * after the request went out, or a success status with a body we cannot
+	 * read, leaves the outcome unknown.
+	 */
+	outcome_unknown = (row->call.request_sent &&
+					   (cls == SMS_ERR_TIMEOUT || cls == SMS_ERR_NETWORK)) ||
+		(cls == SMS_ERR_BAD_REPLY && row->call.status >= 200 && row->call.status < 300);
+
+	if (outcome_unknown && sms_ir_delivery_guarantee == SMS_AT_MOST_ONCE)
+		row->status = "unknown";
+	else if ((sms_error_is_transient(cls) || outcome_unknown) &&
+			 row->attempts < sms_ir_max_attempts)
+	{
+		row->status = "queued";
+		row->next_at = retry_time(row->attempts, reply.err.retry_after);
+	}
+	else
+		row->status = "failed";
+}
+
+/* Claim due rows; returns how many (or -1 if the outbox is missing). */
+static int
+claim(int limit, OutboxRow **rows_out)
+{
+	Datum		arg = Int32GetDatum(limit);
+	Oid			argtype = INT4OID;
+	OutboxRow  *rows;
+	int			n;
+
+	begin_xact("sms_ir: claiming due rows");
+	if (!outbox_exists())
+	{
+		end_xact();
+		return -1;
+	}
+	if (SPI_execute_with_args(
+							  "WITH due AS ("
+							  "  SELECT id FROM sms_ir.outbox"
+							  "   WHERE status = 'queued' AND next_attempt_at <= now()"
+							  "   ORDER BY next_attempt_at, id"
+							  "   LIMIT $1 FOR UPDATE SKIP LOCKED)"
+							  " UPDATE sms_ir.outbox o"
+							  "    SET status = 'sending', attempts = o.attempts + 1"
+							  "   FROM due WHERE o.id = due.id"
+							  " RETURNING o.id, o.attempts, o.provider, o.kind, o.payload",
+							  1, &argtype, &arg, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "could not claim outbox rows");
+
+	n = (int) SPI_processed;
+	rows = MemoryContextAllocZero(batch_cxt, sizeof(OutboxRow) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		OutboxRow  *row = &rows[i];
+		MemoryContext old;
+		char	   *provider;
+		char	   *kind;
+		Jsonb	   *payload;
+
+		row->id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		row->attempts = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+
+		old = MemoryContextSwitchTo(batch_cxt);
+		provider = TextDatumGetCString(SPI_getbinval(tup, desc, 3, &isnull));
+		kind = TextDatumGetCString(SPI_getbinval(tup, desc, 4, &isnull));
+		payload = DatumGetJsonbPCopy(SPI_getbinval(tup, desc, 5, &isnull));
+		row->provider = sms_provider_by_name(provider);
+		if (row->provider == NULL)
+		{
+			row->status = "failed";
+			row->last_error = psprintf("provider \"%s\" is not available in this version of sms_ir",
+									   provider);
+		}
+		else
+		{
+			/* payloads were validated at insert; settings may have changed since */
+			PG_TRY();
+			{
+				sms_payload_to_args(row->provider, kind, payload, &row->args);
+			}
+			PG_CATCH();
+			{
+				ErrorData  *edata;
+
+				MemoryContextSwitchTo(batch_cxt);
+				edata = CopyErrorData();
+				FlushErrorState();
+				row->status = "failed";
+				row->last_error = psprintf("invalid payload: %s", edata->message);
+			}
+			PG_END_TRY();
+		}
+		MemoryContextSwitchTo(old);
+	}
+	end_xact();
+	*rows_out = rows;
+	return n;
+}
+
+static Datum
+array_datum(Datum *values, bool *nulls, int n, Oid elemtype)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_md_array(values, nulls, 1, dims, lbs, elemtype,
+											  typlen, typbyval, typalign));
+}
+
+/* Record every row's outcome in one transaction. */
+static void
+record(OutboxRow *rows, int n)
+{
+	Datum	   *ids = palloc(sizeof(Datum) * n);
+	Datum	   *statuses = palloc(sizeof(Datum) * n);
+	Datum	   *results = palloc(sizeof(Datum) * n);
+	Datum	   *errors = palloc(sizeof(Datum) * n);
+	Datum	   *next_ats = palloc(sizeof(Datum) * n);
+	bool	   *no_result = palloc(sizeof(bool) * n);
+	bool	   *no_error = palloc(sizeof(bool) * n);
+	bool	   *no_next = palloc(sizeof(bool) * n);
+	int64		sent = 0,
+				failed = 0,
+				retried = 0;
+	Datum		args[5];
+	Oid			argtypes[5] = {INT8ARRAYOID, TEXTARRAYOID, JSONBARRAYOID,
+	TEXTARRAYOID, TIMESTAMPTZARRAYOID};
+
+	for (int i = 0; i < n; i++)
+	{
+		OutboxRow  *row = &rows[i];
+
+		ids[i] = Int64GetDatum(row->id);
+		statuses[i] = CStringGetTextDatum(row->status);
+		no_result[i] = row->result == NULL;
+		results[i] = row->result ?
+			DirectFunctionCall1(jsonb_in, CStringGetDatum(row->result)) : (Datum) 0;
+		no_error[i] = row->last_error == NULL;
+		errors[i] = row->last_error ? CStringGetTextDatum(row->last_error) : (Datum) 0;
+		no_next[i] = strcmp(row->status, "queued") != 0;
+		next_ats[i] = TimestampTzGetDatum(row->next_at);
+
+		if (strcmp(row->status, "sent") == 0)
+			sent++;
+		else if (strcmp(row->status, "failed") == 0 || strcmp(row->status, "unknown") == 0)
+			failed++;
+		else if (strcmp(row->status, "queued") == 0 && row->call.done)
+			retried++;
+		if (row->last_error)
+			note_error(row->last_error);
+	}
+
+	begin_xact("sms_ir: recording results");
+	args[0] = array_datum(ids, NULL, n, INT8OID);
+	args[1] = array_datum(statuses, NULL, n, TEXTOID);
+	args[2] = array_datum(results, no_result, n, JSONBOID);
+	args[3] = array_datum(errors, no_error, n, TEXTOID);
+	args[4] = array_datum(next_ats, no_next, n, TIMESTAMPTZOID);
+	if (SPI_execute_with_args(
+							  "UPDATE sms_ir.outbox o"
+							  "   SET status = r.status,"
+							  "       sent_at = CASE WHEN r.status = 'sent' THEN clock_timestamp() ELSE o.sent_at END,"
+							  "       result = coalesce(r.result, o.result),"
+							  "       last_error = CASE WHEN r.status = 'sent' THEN NULL"
+							  "                         ELSE coalesce(r.last_error, o.last_error) END,"
+							  "       next_attempt_at = coalesce(r.next_at, o.next_attempt_at)"
+							  "  FROM unnest($1, $2, $3, $4, $5) AS r(id, status, result, last_error, next_at)"
+							  " WHERE o.id = r.id AND o.status = 'sending'",
+							  5, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not record outbox results");
+	end_xact();
+
+	SpinLockAcquire(&sms_worker_shared->mutex);
+	sms_worker_shared->sent += sent;
+	sms_worker_shared->failed += failed;
+	sms_worker_shared->retried += retried;
+	SpinLockRelease(&sms_worker_shared->mutex);
+}
+
+static bool
+worker_should_abort(void *arg)
+{
+	return ProcDiePending;
+}
+
+static void
+worker_http_options(HttpRunOptions *opts)
+{
+	http_default_options(opts);
+	opts->max_concurrency = sms_ir_max_concurrency;
+	opts->rate_limit = sms_ir_rate_limit;
+	opts->should_abort = worker_should_abort;
+}
+
+/* Send the requests of rows[0..n-1] that still need sending. */
+static void
+send_rows(OutboxRow *rows, int n)
+{
+	HttpCall  **order = palloc(sizeof(HttpCall *) * Max(n, 1));
+	HttpCall   *calls;
+	HttpRunOptions opts;
+	int			ncalls = 0;
+	SmsConfig	cfg;
+
+	for (int i = 0; i < n; i++)
+	{
+		if (rows[i].status != NULL)
+			continue;			/* already judged (bad payload) */
+		sms_current_config(rows[i].provider, &cfg);
+		rows[i].provider->build_request(&rows[i].args, &cfg, &rows[i].req);
+		rows[i].call.req = &rows[i].req;
+		rows[i].call.user = &rows[i];
+		order[ncalls++] = &rows[i].call;
+	}
+	if (ncalls == 0)
+		return;
+
+	/* http_run wants a contiguous array: copy in, run, copy back */
+	calls = palloc(sizeof(HttpCall) * ncalls);
+	for (int i = 0; i < ncalls; i++)
+		calls[i] = *order[i];
+
+	SpinLockAcquire(&sms_worker_shared->mutex);
+	sms_worker_shared->in_flight = ncalls;
+	SpinLockRelease(&sms_worker_shared->mutex);
+	pgstat_report_activity(STATE_RUNNING, "sms_ir: sending");
+
+	worker_http_options(&opts);
+	(void) http_run(calls, ncalls, &opts);
+
+	SpinLockAcquire(&sms_worker_shared->mutex);
+	sms_worker_shared->in_flight = 0;
+	SpinLockRelease(&sms_worker_shared->mutex);
+
+	for (int i = 0; i < ncalls; i++)
+	{
+		OutboxRow  *row = (OutboxRow *) calls[i].user;
+
+		row->call = calls[i];
+		judge(row);
+	}
+}
+
+/* One claim-send-record cycle; returns rows handled, -1 without outbox. */
+static int
+run_batch(void)
+{
+	OutboxRow  *rows;
+	int			n;
+
+	MemoryContextReset(batch_cxt);
+	n = claim(sms_ir_batch_size, &rows);
+	if (n <= 0)
+		return n;
+
+	{
+		MemoryContext old = MemoryContextSwitchTo(batch_cxt);
+
+		send_rows(rows, n);
+		/* keep shutdown from interrupting the bookkeeping */
+		HOLD_INTERRUPTS();
+		record(rows, n);
+		RESUME_INTERRUPTS();
+		MemoryContextSwitchTo(old);
+	}
+	return n;
+}
+
+/* Milliseconds until the next queued row is due (capped by poll_interval). */
+static long
+next_due_ms(void)
+{
+	long		ms = sms_ir_poll_interval_ms;
+
+	begin_xact("sms_ir: next due row");
+	if (outbox_exists() &&
+		SPI_execute("SELECT GREATEST(0, ceil(extract(epoch FROM min(next_attempt_at) - clock_timestamp()) * 1000))::int8"
+					"  FROM sms_ir.outbox WHERE status = 'queued'",
+					true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			ms = Min(ms, (long) DatumGetInt64(d));
+	}
+	end_xact();
+	return ms;
+}
+
+/* Poll delivery reports of recently sent rows (sms_ir.track_delivery). */
+static void
+track_delivery(void)
+{
+	OutboxRow  *rows;
+	int			n;
+	HttpCall   *calls;
+	HttpRunOptions opts;
+	int			ncalls = 0;
+	int		   *call_row;
+	char	  **row_status;
+
+	MemoryContextReset(batch_cxt);
+	begin_xact("sms_ir: tracking delivery");
+	if (!outbox_exists() ||
+		SPI_execute(psprintf("SELECT id, provider, kind, result FROM sms_ir.outbox"
+							 " WHERE status = 'sent' AND result IS NOT NULL"
+							 "   AND (delivery_status IS NULL OR delivery_status IN ('queued', 'sent'))"
+							 "   AND sent_at > now() - interval '3 days'"
+							 "   AND (delivery_checked_at IS NULL OR delivery_checked_at < now() - interval '30 seconds')"
+							 " ORDER BY delivery_checked_at NULLS FIRST, id LIMIT %d", TRACK_ROWS),
+					true, 0) != SPI_OK_SELECT || SPI_processed == 0)
+	{
+		end_xact();
+		return;
+	}
+	n = (int) SPI_processed;
+	rows = MemoryContextAllocZero(batch_cxt, sizeof(OutboxRow) * n);
+	calls = MemoryContextAllocZero(batch_cxt, sizeof(HttpCall) * n * 100);
+	call_row = MemoryContextAllocZero(batch_cxt, sizeof(int) * n * 100);
+	for (int i = 0; i < n; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		MemoryContext old = MemoryContextSwitchTo(batch_cxt);
+		char	   *provider = TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull));
+		Jsonb	   *result = DatumGetJsonbPCopy(SPI_getbinval(tup, desc, 4, &isnull));
+		JsonbValue	ids;
+		JsonbIterator *it;
+		JsonbValue	v;
+		JsonbIteratorToken tok;
+
+		rows[i].id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		rows[i].provider = sms_provider_by_name(provider);
+		if (rows[i].provider != NULL &&
+			getKeyJsonValueFromContainer(&result->root, "message_ids", 11, &ids) &&
+			ids.type == jbvBinary)
+		{
+			it = JsonbIteratorInit(ids.val.binary.data);
+			while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+			{
+				SmsArgs    *a;
+				SmsRequest *req;
+				SmsConfig	cfg;
+
+				if (tok != WJB_ELEM || v.type != jbvString || ncalls >= n * 100)
+					continue;
+				a = palloc0(sizeof(SmsArgs));
+				req = palloc0(sizeof(SmsRequest));
+				sms_args_init(a, SMS_OP_STATUS);
+				a->id = pnstrdup(v.val.string.val, v.val.string.len);
+				sms_current_config(rows[i].provider, &cfg);
+				rows[i].provider->build_request(a, &cfg, req);
+				calls[ncalls].req = req;
+				calls[ncalls].user = a;
+				call_row[ncalls] = i;
+				ncalls++;
+			}
+		}
+		MemoryContextSwitchTo(old);
+	}
+	end_xact();
+
+	{
+		MemoryContext old = MemoryContextSwitchTo(batch_cxt);
+		Datum	   *idd = palloc(sizeof(Datum) * n);
+		Datum	   *std = palloc(sizeof(Datum) * n);
+		bool	   *stn = palloc(sizeof(bool) * n);
+		Datum		args[2];
+		Oid			argtypes[2] = {INT8ARRAYOID, TEXTARRAYOID};
+
+		worker_http_options(&opts);
+		if (ncalls > 0)
+			(void) http_run(calls, ncalls, &opts);
+
+		/* a row is delivered when all its messages are, failed when all are final */
+		row_status = palloc0(sizeof(char *) * n);
+		for (int c = 0; c < ncalls; c++)
+		{
+			SmsReply	reply;
+			int			r = call_row[c];
+			const char *st;
+
+			memset(&reply, 0, sizeof(reply));
+			if (!calls[c].done || calls[c].transport != SMS_OK)
+				continue;
+			rows[r].provider->parse_reply((SmsArgs *) calls[c].user, calls[c].status,
+										  calls[c].body.data, calls[c].body.len, &reply);
+			if (reply.err.cls != SMS_OK || reply.ndeliveries < 1)
+				continue;
+			st = reply.deliveries[0].status;
+			if (row_status[r] == NULL || strcmp(row_status[r], st) == 0)
+				row_status[r] = (char *) st;
+			else if (strcmp(st, "queued") == 0 || strcmp(row_status[r], "queued") == 0)
+				row_status[r] = "queued";
+			else if (strcmp(st, "sent") == 0 || strcmp(row_status[r], "sent") == 0)
+				row_status[r] = "sent";
+			else
+				row_status[r] = "failed";	/* mix of delivered and failed */
+		}
+		for (int i = 0; i < n; i++)
+		{
+			idd[i] = Int64GetDatum(rows[i].id);
+			stn[i] = row_status[i] == NULL;
+			std[i] = row_status[i] ? CStringGetTextDatum(row_status[i]) : (Datum) 0;
+		}
+		args[0] = array_datum(idd, NULL, n, INT8OID);
+		args[1] = array_datum(std, stn, n, TEXTOID);
+		MemoryContextSwitchTo(old);
+
+		begin_xact("sms_ir: recording delivery");
+		if (outbox_exists() &&
+			SPI_execute_with_args("UPDATE sms_ir.outbox o"
+								  "   SET delivery_status = coalesce(r.st, o.delivery_status),"
+								  "       delivery_checked_at = now()"
+								  "  FROM unnest($1, $2) AS r(id, st) WHERE o.id = r.id",
+								  2, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not record delivery status");
+		end_xact();
+	}
+}
+
+/* Purge old final rows in small batches (sms_ir.retention). */
+static void
+purge_old_rows(void)
+{
+	for (int round = 0; round < 10; round++)
+	{
+		uint64		deleted = 0;
+
+		begin_xact("sms_ir: purging old rows");
+		if (outbox_exists() &&
+			SPI_execute(psprintf("DELETE FROM sms_ir.outbox WHERE id IN ("
+								 " SELECT id FROM sms_ir.outbox"
+								 "  WHERE status IN ('sent', 'failed', 'cancelled')"
+								 "    AND coalesce(sent_at, created_at) < now() - make_interval(secs => %d)"
+								 "  LIMIT %d FOR UPDATE SKIP LOCKED)",
+								 sms_ir_retention_s, RETENTION_ROWS),
+						false, 0) == SPI_OK_DELETE)
+			deleted = SPI_processed;
+		end_xact();
+		if (deleted < RETENTION_ROWS)
+			break;
+	}
+}
+
+void
+sms_ir_worker_main(Datum arg)
+{
+	sigjmp_buf	local_sigjmp_buf;
+	volatile bool recovered = false;
+	volatile TimestampTz last_track = 0;
+	volatile TimestampTz last_purge = 0;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	BackgroundWorkerInitializeConnection(sms_ir_database_name, NULL, 0);
+	pgstat_report_appname("sms_ir worker");
+
+	batch_cxt = AllocSetContextCreate(TopMemoryContext, "sms_ir batch",
+									  ALLOCSET_DEFAULT_SIZES);
+
+	SpinLockAcquire(&sms_worker_shared->mutex);
+	sms_worker_shared->worker_pid = MyProcPid;
+	sms_worker_shared->worker_latch = MyLatch;
+	strlcpy(sms_worker_shared->state, "starting", sizeof(sms_worker_shared->state));
+	SpinLockRelease(&sms_worker_shared->mutex);
+	before_shmem_exit(worker_detach, (Datum) 0);
+
+	ereport(LOG, (errmsg("sms_ir worker started in database \"%s\"", sms_ir_database_name)));
+
+	/*
+	 * An ERROR in a batch (say, the outbox dropped under us) is logged and
+	 * the loop goes on, as in autovacuum; rows it left 'sending' are
+	 * recovered before the next batch.
+	 */
+	if (sigsetjmp(local_sigjmp_buf, 1) != 0)
+	{
+		ErrorData  *edata;
+
+		HOLD_INTERRUPTS();
+		MemoryContextSwitchTo(TopMemoryContext);
+		edata = CopyErrorData();
+		EmitErrorReport();
+		AbortOutOfAnyTransaction();
+		FlushErrorState();
+		note_error(edata->message);
+		FreeErrorData(edata);
+		recovered = false;
+		RESUME_INTERRUPTS();
+		/* do not spin on a persistent error */
+		(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000, PG_WAIT_EXTENSION);
+	}
+	PG_exception_stack = &local_sigjmp_buf;
+
+	for (;;)
+	{
+		long		sleep_ms = Min(sms_ir_poll_interval_ms, MAX_SLEEP_MS);
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		if (database_drop_pending())
+		{
+			ereport(LOG,
+					(errmsg("sms_ir worker leaving database \"%s\", which is being dropped or renamed",
+							sms_ir_database_name)));
+			proc_exit(0);
+		}
+
+		if (!sms_ir_worker_enabled)
+			set_state("paused");
+		else
+		{
+			int			n;
+
+			if (!recovered)
+			{
+				bool		present;
+
+				begin_xact("sms_ir: checking for the outbox");
+				present = outbox_exists();
+				end_xact();
+				if (present)
+				{
+					recover_in_flight();
+					recovered = true;
+				}
+			}
+
+			set_state("sending");
+			while ((n = run_batch()) == sms_ir_batch_size &&
+				   !ProcDiePending && !ConfigReloadPending)
+				CHECK_FOR_INTERRUPTS();
+
+			if (n < 0)
+			{
+				set_state("no extension");
+				recovered = false;
+			}
+			else
+			{
+				if (sms_ir_track_delivery &&
+					TimestampDifferenceExceeds(last_track, GetCurrentTimestamp(), TRACK_EVERY_MS))
+				{
+					last_track = GetCurrentTimestamp();
+					track_delivery();
+				}
+				if (sms_ir_retention_s > 0 &&
+					TimestampDifferenceExceeds(last_purge, GetCurrentTimestamp(), RETENTION_EVERY_MS))
+				{
+					last_purge = GetCurrentTimestamp();
+					purge_old_rows();
+				}
+				set_state("idle");
+				sleep_ms = Min(sleep_ms, next_due_ms());
+			}
+		}
+
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 Max(sleep_ms, 1), PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
