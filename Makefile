@@ -18,3 +18,10 @@ EXTRA_CLEAN = tmp_check results regression.diffs regression.out
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# TAP tests (test/t/*.pl): the worker, crashes, restarts, pg_cron.
+PROVE_TESTS ?= test/t/*.pl
+PROVE_FLAGS += -I $(srcdir)/test/perl
+tapcheck:
+	$(prove_installcheck)
+.PHONY: tapcheck

@@ -44,7 +44,7 @@ kill "$mock_pid" 2>/dev/null
 
 # TAP tests start their own clusters and mock providers.
 if ls test/t/*.pl >/dev/null 2>&1; then
-  if ! make -s prove_installcheck PROVE_TESTS='test/t/*.pl' PROVE_FLAGS='--timer'; then
+  if ! make -s tapcheck PROVE_FLAGS='--timer'; then
     status=1
     for f in tmp_check/log/regress_log_*; do
       [ -f "$f" ] && { echo "=== $f (tail)"; tail -n 60 "$f"; }

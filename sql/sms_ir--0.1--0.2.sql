@@ -180,17 +180,15 @@ COMMENT ON FUNCTION sms_ir.cancel(bigint) IS
 CREATE FUNCTION sms_ir.requeue(id bigint) RETURNS boolean
   LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
   AS $$
-DECLARE
-  found boolean;
 BEGIN
   UPDATE sms_ir.outbox o
      SET status = 'queued', attempts = 0, next_attempt_at = now(), last_error = NULL
    WHERE o.id = requeue.id AND o.status IN ('failed', 'unknown');
-  found := FOUND;
-  IF found THEN
-    PERFORM sms_ir._wake_worker();
+  IF NOT FOUND THEN
+    RETURN false;
   END IF;
-  RETURN found;
+  PERFORM sms_ir._wake_worker();
+  RETURN true;
 END
 $$;
 COMMENT ON FUNCTION sms_ir.requeue(bigint) IS
