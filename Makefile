@@ -2,7 +2,7 @@
 EXTENSION = sms_ir
 MODULE_big = sms_ir
 OBJS = src/sms_ir.o src/guc.o src/mobile.o src/args.o src/json.o src/http.o \
-       src/provider.o src/provider_smsir.o src/functions.o src/payload.o \
+       src/provider.o src/reply.o src/provider_smsir.o src/functions.o src/payload.o \
        src/outbox.o src/launcher.o src/worker.o
 DATA = $(wildcard sql/sms_ir--*.sql)
 

@@ -52,6 +52,7 @@
 #include "guc.h"
 #include "args.h"
 #include "http.h"
+#include "mobile.h"
 #include "payload.h"
 #include "provider.h"
 #include "worker.h"
@@ -297,6 +298,12 @@ judge(OutboxRow *row)
 	}
 	else
 		row->status = "failed";
+
+	if (strcmp(row->status, "queued") != 0)
+		ereport(LOG,
+				(errmsg("sms_ir outbox row " INT64_FORMAT " to %s is %s after %d attempt(s): %s",
+						row->id, sms_mobile_mask(row->args.mobiles[0]), row->status,
+						row->attempts, row->last_error)));
 }
 
 /* Claim due rows; returns how many (or -1 if the outbox is missing). */
