@@ -568,15 +568,16 @@ next_due_ms(void)
 
 	begin_xact("sms_ir: next due row");
 	if (outbox_exists() &&
-		SPI_execute("SELECT GREATEST(0, ceil(extract(epoch FROM min(next_attempt_at) - clock_timestamp()) * 1000))::int8"
+		SPI_execute("SELECT ceil(extract(epoch FROM min(next_attempt_at) - clock_timestamp()) * 1000)::int8"
 					"  FROM sms_ir.outbox WHERE status = 'queued'",
 					true, 1) == SPI_OK_SELECT && SPI_processed == 1)
 	{
 		bool		isnull;
 		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 
+		/* NULL: nothing queued; <= 0: due now (a row the claim skipped as locked) */
 		if (!isnull)
-			ms = Min(ms, (long) DatumGetInt64(d));
+			ms = Min(ms, Max((long) DatumGetInt64(d), 1));
 	}
 	end_xact();
 	return ms;
