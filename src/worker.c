@@ -484,6 +484,8 @@ worker_http_options(HttpRunOptions *opts)
 	opts->max_concurrency = sms_ir_max_concurrency;
 	opts->rate_limit = sms_ir_rate_limit;
 	opts->should_abort = worker_should_abort;
+	/* libcurl may not resend a request that perhaps reached the provider */
+	opts->send_once = (sms_ir_delivery_guarantee == SMS_AT_MOST_ONCE);
 }
 
 /* Send the requests of rows[0..n-1] that still need sending. */
@@ -700,11 +702,12 @@ track_delivery(void)
 			stn[i] = row_status[i] == NULL;
 			std[i] = row_status[i] ? CStringGetTextDatum(row_status[i]) : (Datum) 0;
 		}
-		args[0] = array_datum(idd, NULL, n, INT8OID);
-		args[1] = array_datum(std, stn, n, TEXTOID);
 		MemoryContextSwitchTo(old);
 
 		begin_xact("sms_ir: recording delivery");
+		/* array_datum looks up the element type: only inside a transaction */
+		args[0] = array_datum(idd, NULL, n, INT8OID);
+		args[1] = array_datum(std, stn, n, TEXTOID);
 		if (outbox_exists() &&
 			SPI_execute_with_args("UPDATE sms_ir.outbox o"
 								  "   SET delivery_status = coalesce(r.st, o.delivery_status),"
@@ -848,7 +851,8 @@ sms_ir_worker_main(Datum arg)
 					track_delivery();
 				}
 				if (sms_ir_retention_s > 0 &&
-					TimestampDifferenceExceeds(last_purge, GetCurrentTimestamp(), RETENTION_EVERY_MS))
+					TimestampDifferenceExceeds(last_purge, GetCurrentTimestamp(),
+											   Min(RETENTION_EVERY_MS, sms_ir_retention_s * 1000)))
 				{
 					last_purge = GetCurrentTimestamp();
 					purge_old_rows();
