@@ -10,6 +10,7 @@
 
 #include <limits.h>
 
+#include "miscadmin.h"
 #include "utils/guc.h"
 
 #include "guc.h"
@@ -108,14 +109,19 @@ sms_ir_define_gucs(void)
 							   PGC_SUSET, 0,
 							   NULL, NULL, NULL);
 
-	/* outbox worker: all reload on SIGHUP except the database */
-	DefineCustomStringVariable("sms_ir.database_name",
-							   "Database whose sms_ir.outbox the background worker drains.",
-							   NULL,
-							   &sms_ir_database_name,
-							   "postgres",
-							   PGC_POSTMASTER, 0,
-							   NULL, NULL, NULL);
+	/*
+	 * outbox worker: all reload on SIGHUP except the database, which only the
+	 * preloaded library can define (a PGC_POSTMASTER setting defined after
+	 * startup is a FATAL error; without preload there is no worker anyway).
+	 */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomStringVariable("sms_ir.database_name",
+								   "Database whose sms_ir.outbox the background worker drains.",
+								   NULL,
+								   &sms_ir_database_name,
+								   "postgres",
+								   PGC_POSTMASTER, 0,
+								   NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("sms_ir.worker_enabled",
 							 "Whether the outbox worker sends; off pauses it.",
