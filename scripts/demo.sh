@@ -115,7 +115,7 @@ END \$\$;"
   demo_sql "BEGIN; UPDATE orders SET status = 'shipped' WHERE id = 43; ROLLBACK;"
   demo_sql "UPDATE orders SET status = 'shipped' WHERE id = 42;"
   for _ in $(seq 100); do
-    status=$(sms_psql -Atc "SELECT string_agg(status, ',') FROM sms_ir.outbox")
+    status=$(sms_psql -Atc "SELECT string_agg(status::text, ',') FROM sms_ir.outbox")
     [ "$status" = sent ] && break
     sleep 0.1
   done

@@ -160,6 +160,28 @@ sms_args_message_list(char **out, int n, const char *argname)
 }
 
 char *
+sms_args_template_id(int64 template_id)
+{
+	if (template_id <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid template_id " INT64_FORMAT, template_id),
+				 errhint("Use the id of a verify template from the provider's panel.")));
+	return psprintf(INT64_FORMAT, template_id);
+}
+
+void
+sms_args_same_length(int nmessages, int nmobiles)
+{
+	if (nmessages != nmobiles)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("messages and mobiles must have the same length"),
+				 errdetail("There are %d messages and %d mobiles.", nmessages, nmobiles),
+				 errhint("Pass one message per mobile, in the same order.")));
+}
+
+char *
 sms_args_line_number(const char *arg)
 {
 	const char *line = arg ? arg : sms_ir_line_number;

@@ -37,6 +37,12 @@ extern char **sms_args_messages(ArrayType *arr, int *n, const char *argname);
 /* Non-empty message text. */
 extern char *sms_args_message(const char *text, const char *argname);
 
+/* A verify template id (positive) as decimal text. */
+extern char *sms_args_template_id(int64 template_id);
+
+/* Raise unless there are as many messages as mobiles. */
+extern void sms_args_same_length(int nmessages, int nmobiles);
+
 /* Sender line: the argument, or sms_ir.line_number when NULL. */
 extern char *sms_args_line_number(const char *arg);
 

@@ -173,12 +173,7 @@ sms_send_like_to_like(PG_FUNCTION_ARGS)
 	sms_args_not_null(PG_ARGISNULL(1), "mobiles");
 	args.messages = sms_args_messages(PG_GETARG_ARRAYTYPE_P(0), &nmessages, "messages");
 	args.mobiles = sms_args_mobiles(PG_GETARG_ARRAYTYPE_P(1), &args.nmobiles, "mobiles");
-	if (nmessages != args.nmobiles)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("messages and mobiles must have the same length"),
-				 errdetail("There are %d messages and %d mobiles.", nmessages, args.nmobiles),
-				 errhint("Pass one message per mobile, in the same order.")));
+	sms_args_same_length(nmessages, args.nmobiles);
 	args.line_number = sms_args_line_number(PG_ARGISNULL(2) ? NULL :
 											text_to_cstring(PG_GETARG_TEXT_PP(2)));
 	args.send_at = sms_args_send_at(provider, PG_ARGISNULL(3) ? 0 : PG_GETARG_TIMESTAMPTZ(3),
@@ -194,7 +189,6 @@ sms_send_verify(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	SmsArgs		args;
 	SmsReply	reply;
-	int64		template_id;
 	Datum		values[2];
 	bool		nulls[2] = {false, false};
 
@@ -204,13 +198,7 @@ sms_send_verify(PG_FUNCTION_ARGS)
 	args.mobiles = palloc(sizeof(char *));
 	args.mobiles[0] = sms_args_mobile(text_to_cstring(PG_GETARG_TEXT_PP(0)), "mobile");
 	args.nmobiles = 1;
-	template_id = PG_GETARG_INT64(1);
-	if (template_id <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid template_id " INT64_FORMAT, template_id),
-				 errhint("Use the id of a verify template from the provider's panel.")));
-	args.template_id = psprintf(INT64_FORMAT, template_id);
+	args.template_id = sms_args_template_id(PG_GETARG_INT64(1));
 	sms_args_params(provider, PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2), &args);
 	sms_args_check_supported(provider, &args);
 
@@ -326,21 +314,32 @@ sms_delivery_status_array(PG_FUNCTION_ARGS)
 	Datum	   *elems;
 	bool	   *nulls;
 	int			n;
+	SmsArgs    *args;
 
 	sms_args_not_null(PG_ARGISNULL(0), "message_ids");
 	deconstruct_array(PG_GETARG_ARRAYTYPE_P(0), TEXTOID, -1, false, TYPALIGN_INT,
 					  &elems, &nulls, &n);
+
+	/* check every id before the first request */
+	args = palloc(sizeof(SmsArgs) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("message_ids must not contain NULL"),
+					 errdetail("Element %d is NULL.", i + 1)));
+		sms_args_init(&args[i], SMS_OP_STATUS);
+		args[i].id = checked_id(TextDatumGetCString(elems[i]), "message_id");
+		sms_args_check_supported(provider, &args[i]);
+	}
+
 	InitMaterializedSRF(fcinfo, 0);
 	for (int i = 0; i < n; i++)
 	{
-		SmsArgs		args;
 		SmsReply	reply;
 
-		sms_args_not_null(nulls[i], "message_ids element");
-		sms_args_init(&args, SMS_OP_STATUS);
-		args.id = checked_id(TextDatumGetCString(elems[i]), "message_id");
-		sms_args_check_supported(provider, &args);
-		execute(provider, &args, &reply);
+		execute(provider, &args[i], &reply);
 		put_deliveries((ReturnSetInfo *) fcinfo->resultinfo, &reply);
 	}
 	return (Datum) 0;
@@ -388,6 +387,7 @@ Datum
 sms_cancel_scheduled(PG_FUNCTION_ARGS)
 {
 	const SmsProvider *provider = sms_current_provider();
+	MemoryContext fncxt = CurrentMemoryContext;
 	SmsArgs		args;
 	SmsReply	reply;
 
@@ -404,10 +404,13 @@ sms_cancel_scheduled(PG_FUNCTION_ARGS)
 	PG_CATCH();
 	{
 		ErrorData  *edata;
-		MemoryContext oldcxt = MemoryContextSwitchTo(CurrentMemoryContext);
 
+		/*
+		 * We are in ErrorContext here: copy the error out of it, since
+		 * FlushErrorState() resets it.
+		 */
+		MemoryContextSwitchTo(fncxt);
 		edata = CopyErrorData();
-		MemoryContextSwitchTo(oldcxt);
 		if (edata->sqlerrcode != ERRCODE_UNDEFINED_OBJECT)
 			PG_RE_THROW();
 		FlushErrorState();

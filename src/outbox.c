@@ -10,23 +10,38 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "storage/latch.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/rel.h"
 #include "utils/timestamp.h"
 
+#include "args.h"
 #include "payload.h"
 #include "provider.h"
 #include "worker.h"
+
+/*
+ * Set while a queue_* function inserts a payload it has just validated and
+ * normalized: the BEFORE INSERT trigger then skips validating it again.
+ * Reset at transaction end, so an error cannot leave it set.
+ */
+static int	prevalidated_inserts = 0;
 
 static bool wake_at_commit = false;
 
 static void
 outbox_xact_callback(XactEvent event, void *arg)
 {
+	prevalidated_inserts = 0;
 	if (!wake_at_commit)
 		return;
 	switch (event)
@@ -38,7 +53,7 @@ outbox_xact_callback(XactEvent event, void *arg)
 				Latch	   *latch;
 
 				SpinLockAcquire(&sms_worker_shared->mutex);
-				latch = sms_worker_shared->worker_latch;
+				latch = sms_worker_shared->paused ? NULL : sms_worker_shared->worker_latch;
 				SpinLockRelease(&sms_worker_shared->mutex);
 				if (latch != NULL)
 					SetLatch(latch);
@@ -67,29 +82,277 @@ sms_outbox_wake_at_commit(void)
 }
 
 /*
- * sms_ir._outbox_validate(kind text, payload jsonb) RETURNS jsonb
- * Validates like the synchronous functions; returns the canonical payload.
+ * The outbox's BEFORE INSERT trigger: validates kind + payload like the
+ * synchronous functions (unless a queue_* function just did), stores the
+ * payload normalized, forces status 'queued' and attempts 0, sets
+ * next_attempt_at = send_after, and asks for a wake-up at commit.
  */
-PG_FUNCTION_INFO_V1(sms_outbox_validate);
+PG_FUNCTION_INFO_V1(sms_outbox_before_insert);
 Datum
-sms_outbox_validate(PG_FUNCTION_ARGS)
+sms_outbox_before_insert(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	static Oid	status_type = InvalidOid;
+	static Datum queued_label;
+	TupleDesc	desc;
+	HeapTuple	tuple;
+	int			cols[5];
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
+	int			ncols = 0;
+	int			attnum;
+	bool		isnull;
+	Datum		send_after;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		elog(ERROR, "sms_outbox_before_insert must be a BEFORE INSERT FOR EACH ROW trigger");
+
+	desc = RelationGetDescr(trigdata->tg_relation);
+	tuple = trigdata->tg_trigtuple;
+
+	if (prevalidated_inserts > 0)
+		prevalidated_inserts--;
+	else
+	{
+		const SmsProvider *provider = sms_current_provider();
+		Datum		kind = SPI_getbinval(tuple, desc, SPI_fnumber(desc, "kind"), &isnull);
+		Datum		payload;
+		SmsArgs		args;
+
+		if (isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("outbox kind must not be NULL"),
+					 errhint("Use bulk, like_to_like, verify or template.")));
+		attnum = SPI_fnumber(desc, "payload");
+		payload = SPI_getbinval(tuple, desc, attnum, &isnull);
+		if (isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("outbox payload must not be NULL")));
+		sms_payload_to_args(provider, TextDatumGetCString(kind),
+							DatumGetJsonbP(payload), &args);
+		cols[ncols] = attnum;
+		values[ncols++] = JsonbPGetDatum(sms_args_to_payload(&args));
+	}
+
+	attnum = SPI_fnumber(desc, "status");
+	if (TupleDescAttr(desc, attnum - 1)->atttypid != status_type)
+	{
+		status_type = TupleDescAttr(desc, attnum - 1)->atttypid;
+		queued_label = DirectFunctionCall2(enum_in, CStringGetDatum("queued"),
+										   ObjectIdGetDatum(status_type));
+	}
+	cols[ncols] = attnum;
+	values[ncols++] = queued_label;
+
+	cols[ncols] = SPI_fnumber(desc, "attempts");
+	values[ncols++] = Int32GetDatum(0);
+
+	attnum = SPI_fnumber(desc, "send_after");
+	send_after = SPI_getbinval(tuple, desc, attnum, &isnull);
+	if (isnull)
+		send_after = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	cols[ncols] = attnum;
+	values[ncols++] = send_after;
+	cols[ncols] = SPI_fnumber(desc, "next_attempt_at");
+	values[ncols++] = send_after;
+
+	sms_outbox_wake_at_commit();
+	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, desc, ncols, cols,
+													 values, nulls));
+}
+
+/*
+ * Insert one validated, normalized payload; returns its id, or the id of the
+ * row that already holds dedupe_key.  The statements resolve no name through
+ * search_path, which matters in these SECURITY DEFINER functions.
+ */
+static int64
+enqueue(const char *kind, Jsonb *payload, TimestampTz send_after,
+		const char *dedupe_key)
+{
+	static SPIPlanPtr insert_plan = NULL;
+	static SPIPlanPtr lookup_plan = NULL;
+	Oid			types[4] = {TEXTOID, JSONBOID, TIMESTAMPTZOID, TEXTOID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	int64		id = 0;
+	bool		isnull;
+
+	values[0] = CStringGetTextDatum(kind);
+	values[1] = JsonbPGetDatum(payload);
+	values[2] = TimestampTzGetDatum(send_after);
+	values[3] = dedupe_key ? CStringGetTextDatum(dedupe_key) : (Datum) 0;
+	nulls[3] = dedupe_key ? ' ' : 'n';
+
+	SPI_connect();
+	if (insert_plan == NULL)
+	{
+		insert_plan = SPI_prepare("INSERT INTO sms_ir.outbox (kind, payload, send_after, dedupe_key)"
+								  " VALUES ($1, $2, $3, $4)"
+								  " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+								  4, types);
+		if (insert_plan == NULL || SPI_keepplan(insert_plan) != 0)
+			elog(ERROR, "could not prepare the outbox insert: %s",
+				 SPI_result_code_string(SPI_result));
+	}
+	prevalidated_inserts = 1;
+	if (SPI_execute_plan(insert_plan, values, nulls, false, 1) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "could not insert into sms_ir.outbox");
+	prevalidated_inserts = 0;
+
+	if (SPI_processed == 1)
+		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	else
+	{
+		if (lookup_plan == NULL)
+		{
+			lookup_plan = SPI_prepare("SELECT id FROM sms_ir.outbox"
+									  " WHERE dedupe_key OPERATOR(pg_catalog.=) $1",
+									  1, &types[3]);
+			if (lookup_plan == NULL || SPI_keepplan(lookup_plan) != 0)
+				elog(ERROR, "could not prepare the outbox lookup: %s",
+					 SPI_result_code_string(SPI_result));
+		}
+		if (SPI_execute_plan(lookup_plan, &values[3], &nulls[3], true, 1) != SPI_OK_SELECT ||
+			SPI_processed != 1)
+			elog(ERROR, "outbox row with dedupe_key \"%s\" vanished", dedupe_key);
+		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_finish();
+	return id;
+}
+
+static TimestampTz
+send_after_arg(FunctionCallInfo fcinfo, int argno)
+{
+	return PG_ARGISNULL(argno) ? GetCurrentTransactionStartTimestamp()
+		: PG_GETARG_TIMESTAMPTZ(argno);
+}
+
+static char *
+dedupe_arg(FunctionCallInfo fcinfo, int argno)
+{
+	return PG_ARGISNULL(argno) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+/* queue_verify(mobile, template_id bigint, parameters, send_after, dedupe_key) */
+PG_FUNCTION_INFO_V1(sms_queue_verify);
+Datum
+sms_queue_verify(PG_FUNCTION_ARGS)
 {
 	const SmsProvider *provider = sms_current_provider();
 	SmsArgs		args;
 
-	if (PG_ARGISNULL(0))
+	sms_args_init(&args, SMS_OP_VERIFY);
+	sms_args_not_null(PG_ARGISNULL(0), "mobile");
+	sms_args_not_null(PG_ARGISNULL(1), "template_id");
+	args.mobiles = palloc(sizeof(char *));
+	args.mobiles[0] = sms_args_mobile(text_to_cstring(PG_GETARG_TEXT_PP(0)), "mobile");
+	args.nmobiles = 1;
+	args.template_id = sms_args_template_id(PG_GETARG_INT64(1));
+	sms_args_params(provider, PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2), &args);
+	sms_args_check_supported(provider, &args);
+	PG_RETURN_INT64(enqueue("verify", sms_args_to_payload(&args),
+							send_after_arg(fcinfo, 3), dedupe_arg(fcinfo, 4)));
+}
+
+/* queue_template(recipient, template_id text, parameters, sender, send_after, dedupe_key) */
+PG_FUNCTION_INFO_V1(sms_queue_template);
+Datum
+sms_queue_template(PG_FUNCTION_ARGS)
+{
+	const SmsProvider *provider = sms_current_provider();
+	SmsArgs		args;
+
+	sms_args_init(&args, SMS_OP_TEMPLATE);
+	sms_args_not_null(PG_ARGISNULL(0), "recipient");
+	sms_args_not_null(PG_ARGISNULL(1), "template_id");
+	args.mobiles = palloc(sizeof(char *));
+	args.mobiles[0] = sms_args_mobile(text_to_cstring(PG_GETARG_TEXT_PP(0)), "recipient");
+	args.nmobiles = 1;
+	args.template_id = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (args.template_id[0] == '\0')
 		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("outbox kind must not be NULL"),
-				 errhint("Use bulk, like_to_like, verify or template.")));
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("outbox payload must not be NULL")));
-	sms_payload_to_args(provider, text_to_cstring(PG_GETARG_TEXT_PP(0)),
-						PG_GETARG_JSONB_P(1), &args);
-	sms_outbox_wake_at_commit();
-	PG_RETURN_JSONB_P(sms_args_to_payload(&args));
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("template_id must not be empty")));
+	sms_args_params(provider, PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2), &args);
+	args.line_number = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
+	sms_args_check_supported(provider, &args);
+	PG_RETURN_INT64(enqueue("template", sms_args_to_payload(&args),
+							send_after_arg(fcinfo, 4), dedupe_arg(fcinfo, 5)));
+}
+
+/* Shared body of queue_bulk and queue_like_to_like: one row per chunk. */
+static Datum
+queue_in_chunks(FunctionCallInfo fcinfo, const SmsProvider *provider, SmsArgs *all,
+				const char *kind)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			chunk = provider->max_recipients;
+	TimestampTz send_after = send_after_arg(fcinfo, 3);
+	char	   *dedupe_key = dedupe_arg(fcinfo, 4);
+
+	sms_args_check_supported(provider, all);
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	for (int off = 0, part_no = 1; off < all->nmobiles; off += chunk, part_no++)
+	{
+		SmsArgs		part = *all;
+		Datum		id;
+		bool		isnull = false;
+
+		part.mobiles = all->mobiles + off;
+		if (all->messages)
+			part.messages = all->messages + off;
+		part.nmobiles = Min(chunk, all->nmobiles - off);
+		/* row 1 keeps the key; rows 2.. get key#2, key#3, ... */
+		id = Int64GetDatum(enqueue(kind, sms_args_to_payload(&part), send_after,
+								   dedupe_key == NULL || part_no == 1 ? dedupe_key :
+								   psprintf("%s#%d", dedupe_key, part_no)));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &id, &isnull);
+	}
+	return (Datum) 0;
+}
+
+/* queue_bulk(message, mobiles, line_number, send_after, dedupe_key) */
+PG_FUNCTION_INFO_V1(sms_queue_bulk);
+Datum
+sms_queue_bulk(PG_FUNCTION_ARGS)
+{
+	const SmsProvider *provider = sms_current_provider();
+	SmsArgs		args;
+
+	sms_args_init(&args, SMS_OP_BULK);
+	sms_args_not_null(PG_ARGISNULL(0), "message");
+	sms_args_not_null(PG_ARGISNULL(1), "mobiles");
+	args.message = sms_args_message(text_to_cstring(PG_GETARG_TEXT_PP(0)), "message");
+	args.mobiles = sms_args_mobiles(PG_GETARG_ARRAYTYPE_P(1), &args.nmobiles, "mobiles");
+	args.line_number = sms_args_line_number(PG_ARGISNULL(2) ? NULL :
+											text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	return queue_in_chunks(fcinfo, provider, &args, "bulk");
+}
+
+/* queue_like_to_like(messages, mobiles, line_number, send_after, dedupe_key) */
+PG_FUNCTION_INFO_V1(sms_queue_like_to_like);
+Datum
+sms_queue_like_to_like(PG_FUNCTION_ARGS)
+{
+	const SmsProvider *provider = sms_current_provider();
+	SmsArgs		args;
+	int			nmessages;
+
+	sms_args_init(&args, SMS_OP_LIKE_TO_LIKE);
+	sms_args_not_null(PG_ARGISNULL(0), "messages");
+	sms_args_not_null(PG_ARGISNULL(1), "mobiles");
+	args.messages = sms_args_messages(PG_GETARG_ARRAYTYPE_P(0), &nmessages, "messages");
+	args.mobiles = sms_args_mobiles(PG_GETARG_ARRAYTYPE_P(1), &args.nmobiles, "mobiles");
+	sms_args_same_length(nmessages, args.nmobiles);
+	args.line_number = sms_args_line_number(PG_ARGISNULL(2) ? NULL :
+											text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	return queue_in_chunks(fcinfo, provider, &args, "like_to_like");
 }
 
 /* sms_ir._wake_worker(): wake the worker when this transaction commits. */

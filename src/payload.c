@@ -192,12 +192,7 @@ sms_payload_to_args(const SmsProvider *provider, const char *kind,
 				raw = text_array_member(payload, "mobiles", &n);
 				args->mobiles = sms_args_mobile_list(raw, n, "mobiles");
 				args->nmobiles = n;
-				if (nmessages != n)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("messages and mobiles must have the same length"),
-							 errdetail("There are %d messages and %d mobiles.", nmessages, n),
-							 errhint("Pass one message per mobile, in the same order.")));
+				sms_args_same_length(nmessages, n);
 				if (n > provider->max_recipients)
 					ereport(ERROR,
 							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -220,12 +215,12 @@ sms_payload_to_args(const SmsProvider *provider, const char *kind,
 				id = text_member(payload, "template_id", true);
 				errno = 0;
 				v = strtoll(id, &end, 10);
-				if (errno != 0 || *end != '\0' || end == id || v <= 0)
+				if (errno != 0 || *end != '\0' || end == id)
 					ereport(ERROR,
 							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 							 errmsg("invalid template_id %s", id),
 							 errhint("Use the id of a verify template from the provider's panel.")));
-				args->template_id = psprintf("%lld", v);
+				args->template_id = sms_args_template_id((int64) v);
 				sms_args_params(provider, params_member(payload), args);
 			}
 			break;

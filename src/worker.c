@@ -38,6 +38,7 @@
 #include "storage/latch.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
+#include "storage/pmsignal.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
@@ -87,6 +88,7 @@ set_state(const char *state)
 {
 	SpinLockAcquire(&sms_worker_shared->mutex);
 	strlcpy(sms_worker_shared->state, state, sizeof(sms_worker_shared->state));
+	sms_worker_shared->paused = !sms_ir_worker_enabled;
 	SpinLockRelease(&sms_worker_shared->mutex);
 }
 
@@ -106,6 +108,7 @@ worker_detach(int code, Datum arg)
 	sms_worker_shared->worker_pid = 0;
 	sms_worker_shared->worker_latch = NULL;
 	sms_worker_shared->in_flight = 0;
+	sms_worker_shared->paused = false;
 	strlcpy(sms_worker_shared->state, "stopped", sizeof(sms_worker_shared->state));
 	SpinLockRelease(&sms_worker_shared->mutex);
 }
@@ -168,7 +171,7 @@ recover_in_flight(void)
 	begin_xact("sms_ir: recovering rows in flight");
 	if (SPI_execute_with_args(
 							  "UPDATE sms_ir.outbox"
-							  "   SET status = CASE WHEN $1 THEN 'queued' ELSE 'unknown' END,"
+							  "   SET status = (CASE WHEN $1 THEN 'queued' ELSE 'unknown' END)::sms_ir.outbox_status,"
 							  "       next_attempt_at = now(),"
 							  "       last_error = 'the worker stopped while this request was in flight'"
 							  " WHERE status = 'sending'",
@@ -382,6 +385,17 @@ claim(int limit, OutboxRow **rows_out)
 		}
 		MemoryContextSwitchTo(old);
 	}
+
+	/*
+	 * Under at_least_once the claim need not be durable before the requests
+	 * go out: a claim lost in a crash only means the rows are sent again,
+	 * which that guarantee allows.  Committing it without waiting for the
+	 * WAL flush takes one fsync off the commit-to-request path.  The batch's
+	 * result transaction flushes it anyway.  at_most_once keeps it durable.
+	 */
+	if (n > 0 && sms_ir_delivery_guarantee == SMS_AT_LEAST_ONCE)
+		(void) set_config_option("synchronous_commit", "off", PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
 	end_xact();
 	*rows_out = rows;
 	return n;
@@ -452,7 +466,7 @@ record(OutboxRow *rows, int n)
 	args[4] = array_datum(next_ats, no_next, n, TIMESTAMPTZOID);
 	if (SPI_execute_with_args(
 							  "UPDATE sms_ir.outbox o"
-							  "   SET status = r.status,"
+							  "   SET status = r.status::sms_ir.outbox_status,"
 							  "       sent_at = CASE WHEN r.status = 'sent' THEN clock_timestamp() ELSE o.sent_at END,"
 							  "       result = coalesce(r.result, o.result),"
 							  "       last_error = CASE WHEN r.status = 'sent' THEN NULL"
@@ -471,10 +485,16 @@ record(OutboxRow *rows, int n)
 	SpinLockRelease(&sms_worker_shared->mutex);
 }
 
+/*
+ * Stop sending on shutdown, and when the postmaster is gone: until every
+ * child of a dead postmaster exits, a new one cannot start, and an orphaned
+ * worker would otherwise go on draining the outbox (WaitLatch's
+ * WL_EXIT_ON_PM_DEATH only fires between batches).
+ */
 static bool
 worker_should_abort(void *arg)
 {
-	return ProcDiePending;
+	return ProcDiePending || !PostmasterIsAlive();
 }
 
 static void
@@ -761,6 +781,15 @@ sms_ir_worker_main(Datum arg)
 	batch_cxt = AllocSetContextCreate(TopMemoryContext, "sms_ir batch",
 									  ALLOCSET_DEFAULT_SIZES);
 
+	/*
+	 * Right after a burst the outbox has no statistics, and the planner would
+	 * sort the whole backlog on every claim instead of reading the due-rows
+	 * index in order up to the LIMIT.  The worker's few queries are all best
+	 * served by plain index scans.
+	 */
+	SetConfigOption("enable_sort", "off", PGC_USERSET, PGC_S_SESSION);
+	SetConfigOption("enable_bitmapscan", "off", PGC_USERSET, PGC_S_SESSION);
+
 	SpinLockAcquire(&sms_worker_shared->mutex);
 	sms_worker_shared->worker_pid = MyProcPid;
 	sms_worker_shared->worker_latch = MyLatch;
@@ -834,8 +863,12 @@ sms_ir_worker_main(Datum arg)
 
 			set_state("sending");
 			while ((n = run_batch()) == sms_ir_batch_size &&
-				   !ProcDiePending && !ConfigReloadPending)
+				   !ProcDiePending && !ConfigReloadPending && PostmasterIsAlive())
 				CHECK_FOR_INTERRUPTS();
+
+			/* the postmaster died during the batch: its results are recorded, leave */
+			if (!PostmasterIsAlive())
+				proc_exit(1);
 
 			if (n < 0)
 			{

@@ -26,6 +26,7 @@ typedef struct SmsWorkerShared
 	pid_t		worker_pid;
 	Latch	   *worker_latch;
 	char		state[32];		/* starting, idle, sending, paused, no extension */
+	bool		paused;			/* worker_enabled is off: commits need not wake it */
 	int64		sent;
 	int64		failed;
 	int64		retried;
