@@ -174,8 +174,10 @@ static int64
 enqueue(const char *kind, Jsonb *payload, TimestampTz send_after,
 		const char *dedupe_key)
 {
-	static SPIPlanPtr insert_plan = NULL;
+	static SPIPlanPtr insert_plan = NULL;	/* without a key */
+	static SPIPlanPtr upsert_plan = NULL;	/* with a key: ON CONFLICT */
 	static SPIPlanPtr lookup_plan = NULL;
+	SPIPlanPtr *plan = dedupe_key ? &upsert_plan : &insert_plan;
 	Oid			types[4] = {TEXTOID, JSONBOID, TIMESTAMPTZOID, TEXTOID};
 	Datum		values[4];
 	char		nulls[4] = {' ', ' ', ' ', ' '};
@@ -189,18 +191,22 @@ enqueue(const char *kind, Jsonb *payload, TimestampTz send_after,
 	nulls[3] = dedupe_key ? ' ' : 'n';
 
 	SPI_connect();
-	if (insert_plan == NULL)
+	if (*plan == NULL)
 	{
-		insert_plan = SPI_prepare("INSERT INTO sms_ir.outbox (kind, payload, send_after, dedupe_key)"
-								  " VALUES ($1, $2, $3, $4)"
-								  " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-								  4, types);
-		if (insert_plan == NULL || SPI_keepplan(insert_plan) != 0)
+		/* speculative insertion costs extra: only when there is a key */
+		*plan = SPI_prepare(dedupe_key ?
+							"INSERT INTO sms_ir.outbox (kind, payload, send_after, dedupe_key)"
+							" VALUES ($1, $2, $3, $4)"
+							" ON CONFLICT (dedupe_key) DO NOTHING RETURNING id" :
+							"INSERT INTO sms_ir.outbox (kind, payload, send_after, dedupe_key)"
+							" VALUES ($1, $2, $3, $4) RETURNING id",
+							4, types);
+		if (*plan == NULL || SPI_keepplan(*plan) != 0)
 			elog(ERROR, "could not prepare the outbox insert: %s",
 				 SPI_result_code_string(SPI_result));
 	}
 	prevalidated_inserts = 1;
-	if (SPI_execute_plan(insert_plan, values, nulls, false, 1) != SPI_OK_INSERT_RETURNING)
+	if (SPI_execute_plan(*plan, values, nulls, false, 1) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "could not insert into sms_ir.outbox");
 	prevalidated_inserts = 0;
 
