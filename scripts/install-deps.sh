@@ -9,7 +9,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
-  build-essential pkg-config \
+  build-essential pkg-config clang \
   postgresql-15 postgresql-server-dev-15 postgresql-15-cron \
   libcurl4-openssl-dev libjson-c-dev libxml2-dev \
   libipc-run-perl perl \

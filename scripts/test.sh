@@ -18,6 +18,9 @@ make -s clean >/dev/null
 make -s COPT='-Wall -Wextra -Werror -Wno-unused-parameter'
 make -s install >/dev/null
 
+# Replay the fuzz corpus through the reply parsers under ASan/UBSan/LSan.
+make -s -C fuzz replay
+
 # PostgreSQL refuses to run as root: run everything from a copy owned by postgres.
 work=$(mktemp -d /tmp/sms_ir_test.XXXXXX)
 trap 'rm -rf "$work"' EXIT

@@ -11,6 +11,71 @@
 
 #include "json.h"
 
+/*
+ * Is s a JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+ * Even in strict mode json-c takes NaN, Infinity and "1.", and keeps a
+ * double's spelling for serialization, which jsonb_in() would then refuse.
+ */
+static bool
+is_json_number(const char *s)
+{
+	if (*s == '-')
+		s++;
+	if (*s == '0')
+		s++;
+	else if (*s >= '1' && *s <= '9')
+		while (*s >= '0' && *s <= '9')
+			s++;
+	else
+		return false;
+	if (*s == '.')
+	{
+		if (!(*++s >= '0' && *s <= '9'))
+			return false;
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	if (*s == 'e' || *s == 'E')
+	{
+		s++;
+		if (*s == '+' || *s == '-')
+			s++;
+		if (!(*s >= '0' && *s <= '9'))
+			return false;
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	return *s == '\0';
+}
+
+/* Are all doubles in the tree spelled as JSON numbers?  (depth <= 32) */
+static bool
+numbers_are_json(struct json_object *obj)
+{
+	switch (json_object_get_type(obj))
+	{
+		case json_type_double:
+			return is_json_number(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
+		case json_type_array:
+			for (size_t i = 0; i < json_object_array_length(obj); i++)
+				if (!numbers_are_json(json_object_array_get_idx(obj, i)))
+					return false;
+			return true;
+		case json_type_object:
+			{
+				json_object_object_foreach(obj, k, v)
+				{
+					(void) k;
+					if (!numbers_are_json(v))
+						return false;
+				}
+			}
+			return true;
+		default:
+			return true;
+	}
+}
+
 struct json_object *
 sms_json_parse(const char *text, size_t len)
 {
@@ -22,6 +87,8 @@ sms_json_parse(const char *text, size_t len)
 	tok = json_tokener_new();
 	if (tok == NULL)
 		return NULL;
+	/* no comments, single quotes, trailing commas, TRUE, 01 ... */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	obj = json_tokener_parse_ex(tok, text, (int) len);
 	if (obj != NULL)
 	{
@@ -39,16 +106,19 @@ sms_json_parse(const char *text, size_t len)
 	}
 	else if (json_tokener_get_error(tok) == json_tokener_continue)
 	{
-		/* truncated input: finish parsing to flush partial numbers */
+		/*
+		 * json-c waits for a delimiter after a top-level number, true or
+		 * false: flush it.  Truly truncated input ("tru", "[1") stays an
+		 * error, so whatever this returns is a complete value.
+		 */
 		obj = json_tokener_parse_ex(tok, "", -1);
-		if (obj != NULL && json_object_get_type(obj) != json_type_int &&
-			json_object_get_type(obj) != json_type_double)
-		{
-			json_object_put(obj);
-			obj = NULL;
-		}
 	}
 	json_tokener_free(tok);
+	if (obj != NULL && !numbers_are_json(obj))
+	{
+		json_object_put(obj);
+		obj = NULL;
+	}
 	return obj;
 }
 

@@ -207,6 +207,23 @@ lookup_code(int64 code)
 	return NULL;
 }
 
+/* Error class of a failed HTTP status, for replies without a known code. */
+static SmsErrorClass
+http_status_class(long http_status)
+{
+	if (http_status == 401)
+		return SMS_ERR_AUTH;
+	if (http_status == 403)
+		return SMS_ERR_FORBIDDEN;
+	if (http_status == 429)
+		return SMS_ERR_RATE_LIMITED;
+	if (http_status >= 500)
+		return SMS_ERR_SERVER;
+	if (http_status == 404)
+		return SMS_ERR_NOT_FOUND;
+	return SMS_ERR_REJECTED;
+}
+
 /* Error from an envelope status code (or the HTTP status when none). */
 static void
 envelope_error(SmsReply *reply, long http_status, bool have_code, int64 code,
@@ -216,24 +233,13 @@ envelope_error(SmsReply *reply, long http_status, bool have_code, int64 code,
 	SmsErrorClass cls;
 	char		codebuf[32];
 
-	if (known)
-		cls = known->cls;
-	else if (http_status == 401)
-		cls = SMS_ERR_AUTH;
-	else if (http_status == 403)
-		cls = SMS_ERR_FORBIDDEN;
-	else if (http_status == 429)
-		cls = SMS_ERR_RATE_LIMITED;
-	else if (http_status >= 500)
-		cls = SMS_ERR_SERVER;
-	else if (http_status == 404)
-		cls = SMS_ERR_NOT_FOUND;
-	else
-		cls = SMS_ERR_REJECTED;
+	cls = known ? known->cls : http_status_class(http_status);
 
 	/* whatever the body says, a 5xx or 429 is worth a retry */
 	if (http_status >= 500 && cls != SMS_ERR_AUTH)
 		cls = SMS_ERR_SERVER;
+	if (http_status == 429)
+		cls = SMS_ERR_RATE_LIMITED;
 	if (http_status == 401)
 		cls = SMS_ERR_AUTH;
 
@@ -251,6 +257,7 @@ problem_details(SmsReply *reply, long http_status, struct json_object *obj)
 	struct json_object *title = sms_json_get_ci(obj, "title");
 	struct json_object *errors = sms_json_get_ci(obj, "errors");
 	StringInfoData detail;
+	SmsErrorClass cls;
 
 	if (title == NULL && errors == NULL)
 		return false;
@@ -279,9 +286,10 @@ problem_details(SmsReply *reply, long http_status, struct json_object *obj)
 			}
 		}
 	}
+	/* a validation failure, unless the HTTP status says otherwise */
+	cls = http_status_class(http_status);
 	sms_set_error(reply,
-				  http_status >= 500 ? SMS_ERR_SERVER :
-				  http_status == 401 ? SMS_ERR_AUTH : SMS_ERR_INVALID,
+				  cls == SMS_ERR_REJECTED ? SMS_ERR_INVALID : cls,
 				  (int) http_status, NULL,
 				  title ? sms_json_scalar_text(title) : "validation failed",
 				  detail.len ? detail.data : NULL);
@@ -302,9 +310,54 @@ scalar_array(struct json_object *arr, int *n)
 	{
 		out[i] = sms_json_scalar_text(json_object_array_get_idx(arr, i));
 		if (out[i] == NULL)
+		{
+			*n = 0;				/* never a count without its array */
 			return NULL;
+		}
 	}
 	return out;
+}
+
+/*
+ * Text of a number (or numeric string) that numeric_in() takes, else NULL:
+ * -?digits(.digits)?([eE][+-]?digits)?, at most 1000 characters, exponent
+ * within +-1000.  Anything else would make the SQL function fail in
+ * numeric_in() after the messages went out.
+ */
+static char *
+numeric_text(struct json_object *obj)
+{
+	char	   *s = sms_json_scalar_text(obj);
+	const char *p = s;
+	int			exponent = 0;
+
+	if (s == NULL || strlen(s) > 1000)
+		return NULL;
+	if (*p == '-')
+		p++;
+	if (!(*p >= '0' && *p <= '9'))
+		return NULL;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (*p == '.')
+	{
+		if (!(*++p >= '0' && *p <= '9'))
+			return NULL;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (*p == 'e' || *p == 'E')
+	{
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if (!(*p >= '0' && *p <= '9'))
+			return NULL;
+		for (; *p >= '0' && *p <= '9'; p++)
+			if ((exponent = exponent * 10 + (*p - '0')) > 1000)
+				return NULL;
+	}
+	return *p == '\0' ? s : NULL;
 }
 
 static void
@@ -352,7 +405,7 @@ parse_data(const SmsArgs *args, struct json_object *data, SmsReply *reply)
 			reply->pack_id = sms_json_scalar_text(sms_json_get_ci(data, "packId"));
 			reply->message_ids = scalar_array(sms_json_get_ci(data, "messageIds"),
 											  &reply->nmessage_ids);
-			reply->cost = sms_json_scalar_text(sms_json_get_ci(data, "cost"));
+			reply->cost = numeric_text(sms_json_get_ci(data, "cost"));
 			return reply->pack_id != NULL && reply->message_ids != NULL;
 		case SMS_OP_VERIFY:
 		case SMS_OP_TEMPLATE:
@@ -364,7 +417,7 @@ parse_data(const SmsArgs *args, struct json_object *data, SmsReply *reply)
 				reply->message_ids = palloc(sizeof(char *));
 				reply->message_ids[0] = id;
 				reply->nmessage_ids = 1;
-				reply->cost = sms_json_scalar_text(sms_json_get_ci(data, "cost"));
+				reply->cost = numeric_text(sms_json_get_ci(data, "cost"));
 				reply->status = "sent";
 				return true;
 			}
@@ -379,8 +432,8 @@ parse_data(const SmsArgs *args, struct json_object *data, SmsReply *reply)
 			if (data == NULL || !(json_object_is_type(data, json_type_int) ||
 								  json_object_is_type(data, json_type_double)))
 				return false;
-			reply->number = sms_json_scalar_text(data);
-			return true;
+			reply->number = numeric_text(data);
+			return reply->number != NULL;
 		case SMS_OP_LINES:
 			reply->lines = scalar_array(data, &reply->nlines);
 			return reply->lines != NULL;

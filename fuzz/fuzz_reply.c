@@ -1,0 +1,245 @@
+/*
+ * fuzz_reply.c -- libFuzzer target for the providers' reply parsers.
+ *
+ * Input layout (printable on purpose, so seeds are plain text files):
+ *   byte 0   operation:   (byte - '0') % 9   -> '0' BULK, '1' LIKE_TO_LIKE,
+ *            '2' VERIFY, '3' TEMPLATE, '4' STATUS, '5' CREDIT, '6' LINES,
+ *            '7' CANCEL, '8' RAW
+ *   byte 1   HTTP status: (byte - 'a') % 13  -> 'a' 200, 'b' 201, 'c' 204,
+ *            'd' 400, 'e' 401, 'f' 403, 'g' 404, 'h' 429, 'i' 500, 'j' 502,
+ *            'k' 503, 'l' 302, 'm' 0
+ *   rest     the reply body, handed over NUL-terminated with len = size - 2,
+ *            exactly as src/http.c does.
+ *
+ * Every provider's parse_reply is called (today only sms.ir).  After each
+ * parse the harness reads every string the reply exposes (ASan then sees
+ * dangling or unterminated pointers) and checks what the callers in
+ * functions.c and worker.c rely on: counts match arrays, success replies
+ * carry the fields of their operation, a cost or credit is something
+ * numeric_in() takes, and sms_api()'s JSON is something jsonb_in() takes.
+ */
+#include "postgres.h"
+
+#include <stdint.h>
+
+#include "arena.h"
+#include "checks.h"
+#include "provider.h"
+
+static const SmsProvider *const providers[] = {
+	&sms_provider_smsir,
+};
+
+static const long http_statuses[] = {
+	200, 201, 204, 400, 401, 403, 404, 429, 500, 502, 503, 302, 0
+};
+
+#define NOPS (SMS_OP_RAW + 1)
+
+static char *one_mobile[] = {"09121234567"};
+static char *one_message[] = {"hello"};
+static SmsParam verify_params[] = {{"Code", "12345"}};
+static SmsParam template_params[] = {{"name", "Ali"}, {"code", "4321"}};
+
+/* Arguments as args.c would have validated them for `op`. */
+static void
+args_for(SmsOp op, SmsArgs *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->op = op;
+	switch (op)
+	{
+		case SMS_OP_BULK:
+			a->message = "hello";
+			a->mobiles = one_mobile;
+			a->nmobiles = 1;
+			a->line_number = "30004505000017";
+			break;
+		case SMS_OP_LIKE_TO_LIKE:
+			a->messages = one_message;
+			a->mobiles = one_mobile;
+			a->nmobiles = 1;
+			a->line_number = "30004505000017";
+			break;
+		case SMS_OP_VERIFY:
+			a->mobiles = one_mobile;
+			a->nmobiles = 1;
+			a->template_id = "123456";
+			a->params = verify_params;
+			a->nparams = lengthof(verify_params);
+			break;
+		case SMS_OP_TEMPLATE:
+			a->mobiles = one_mobile;
+			a->nmobiles = 1;
+			a->template_id = "100201";
+			a->params = template_params;
+			a->nparams = lengthof(template_params);
+			break;
+		case SMS_OP_STATUS:
+			a->id = "89545112";
+			break;
+		case SMS_OP_CREDIT:
+		case SMS_OP_LINES:
+			break;
+		case SMS_OP_CANCEL:
+			a->id = "2b99e63c-9bf8-4a21-9bfe-3f72dc1b46f1";
+			break;
+		case SMS_OP_RAW:
+			a->raw_method = "GET";
+			a->raw_path = "/v1/receive/latest?count=10";
+			break;
+	}
+}
+
+#define CHECK(cond, ...) \
+	do { if (!(cond)) fuzz_fail(__VA_ARGS__); } while (0)
+
+static void
+check_array(char **items, int n, const char *what)
+{
+	CHECK(n >= 0, "%s: negative count %d", what, n);
+	CHECK(n == 0 || items != NULL, "%s: count %d but array is NULL", what, n);
+	for (int i = 0; i < n; i++)
+		touch_str(items[i]);
+}
+
+static void
+check_reply(const SmsProvider *prov, SmsOp op, long http, const SmsReply *r)
+{
+	const char *name = prov->name;
+	bool		ok = r->err.cls == SMS_OK;
+
+	/* --- always: every exposed pointer is readable, counts are sane --- */
+	touch_str(r->err.code);
+	touch_str(r->err.message);
+	touch_str(r->err.detail);
+	touch_str(r->pack_id);
+	touch_str(r->cost);
+	touch_str(r->status);
+	touch_str(r->number);
+	touch_str(r->json);
+	check_array(r->message_ids, r->nmessage_ids, "message_ids");
+	check_array(r->lines, r->nlines, "lines");
+	CHECK(r->ndeliveries >= 0, "%s: ndeliveries %d", name, r->ndeliveries);
+	CHECK(r->ndeliveries == 0 || r->deliveries != NULL,
+		  "%s: ndeliveries %d but deliveries is NULL", name, r->ndeliveries);
+	for (int i = 0; i < r->ndeliveries; i++)
+	{
+		const SmsDelivery *d = &r->deliveries[i];
+
+		touch_str(d->message_id);
+		touch_str(d->mobile);
+		touch_str(d->status);
+		touch_str(d->provider_status);
+		touch_str(d->detail);
+	}
+	touch_str(sms_error_text(&r->err));
+	touch_str(sms_op_name(op));
+	(void) sms_error_is_transient(r->err.cls);
+
+	/* --- classification --- */
+	CHECK(r->err.cls >= SMS_OK && r->err.cls <= SMS_ERR_BAD_REPLY,
+		  "%s: parse_reply produced error class %d (transport classes are http.c's)",
+		  name, (int) r->err.cls);
+	if (!(http >= 200 && http < 300))
+		CHECK(!ok, "%s: HTTP %ld accepted as success", name, http);
+	if (!ok)
+	{
+		CHECK(r->err.http_status == http, "%s: err.http_status %d, reply was %ld",
+			  name, r->err.http_status, http);
+		return;
+	}
+
+	/* --- success: what functions.c / worker.c dereference without checks --- */
+	CHECK(r->parts == -1 || r->parts >= 0, "%s: parts %d", name, r->parts);
+	if (r->cost)
+		CHECK(pg_numeric_ok(r->cost),
+			  "%s: cost \"%s\" would make numeric_in() ereport after the send", name, r->cost);
+	switch (op)
+	{
+		case SMS_OP_BULK:
+		case SMS_OP_LIKE_TO_LIKE:
+			CHECK(r->pack_id != NULL, "%s: send success without pack_id", name);
+			CHECK(r->message_ids != NULL, "%s: send success without message_ids", name);
+			break;
+		case SMS_OP_VERIFY:
+		case SMS_OP_TEMPLATE:
+			CHECK(r->nmessage_ids >= 1 && r->message_ids[0] != NULL,
+				  "%s: verify success without message_ids[0]", name);
+			CHECK(r->status != NULL, "%s: template success without status", name);
+			break;
+		case SMS_OP_STATUS:
+			CHECK(r->ndeliveries >= 1, "%s: status success without deliveries", name);
+			for (int i = 0; i < r->ndeliveries; i++)
+			{
+				const SmsDelivery *d = &r->deliveries[i];
+				static const char *const known[] = {
+					"queued", "sent", "delivered", "failed", "unknown"
+				};
+				bool		found = false;
+
+				CHECK(d->message_id != NULL, "%s: delivery without message_id", name);
+				CHECK(d->status != NULL, "%s: delivery without status", name);
+				for (size_t k = 0; k < lengthof(known); k++)
+					found |= strcmp(d->status, known[k]) == 0;
+				CHECK(found, "%s: delivery status \"%s\" is not documented", name, d->status);
+			}
+			break;
+		case SMS_OP_CREDIT:
+			CHECK(r->number != NULL, "%s: credit success without number", name);
+			CHECK(pg_numeric_ok(r->number),
+				  "%s: credit \"%s\" would make numeric_in() ereport", name, r->number);
+			break;
+		case SMS_OP_LINES:
+			CHECK(r->nlines == 0 || r->lines != NULL, "%s: lines", name);
+			for (int i = 0; i < r->nlines; i++)
+				CHECK(r->lines[i] != NULL, "%s: lines[%d] is NULL", name, i);
+			break;
+		case SMS_OP_CANCEL:
+			CHECK(r->cancelled, "%s: cancel success but cancelled = false", name);
+			break;
+		case SMS_OP_RAW:
+			CHECK(r->json != NULL, "%s: sms_api success without json", name);
+			CHECK(pg_json_valid(r->json),
+				  "%s: sms_api JSON would make jsonb_in() ereport: %.200s", name, r->json);
+			break;
+	}
+	for (int i = 0; i < r->nmessage_ids; i++)
+		CHECK(r->message_ids[i] != NULL, "%s: message_ids[%d] is NULL on success", name, i);
+}
+
+int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	SmsOp		op;
+	long		http;
+	size_t		len;
+	char	   *body;
+
+	if (size < 2)
+		return 0;
+	op = (SmsOp) ((uint8_t) (data[0] - '0') % NOPS);
+	http = http_statuses[(uint8_t) (data[1] - 'a') % lengthof(http_statuses)];
+	len = size - 2;
+
+	/* like http.c: an exact-size buffer with a NUL after the body */
+	body = malloc(len + 1);
+	memcpy(body, data + 2, len);
+	body[len] = '\0';
+
+	for (size_t p = 0; p < lengthof(providers); p++)
+	{
+		SmsArgs		args;
+		SmsReply	reply;
+
+		args_for(op, &args);
+		memset(&reply, 0, sizeof(reply));
+		providers[p]->parse_reply(&args, http, body, len, &reply);
+		check_reply(providers[p], op, http, &reply);
+		arena_reset();
+	}
+	free(body);
+	return 0;
+}
