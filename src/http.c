@@ -31,6 +31,10 @@ typedef struct HttpSlot
 	struct curl_slist *headers;
 	HttpCall   *call;
 	char		errbuf[CURL_ERROR_SIZE];
+	/* a send_once request body, handed to curl through read_cb */
+	const char *body;
+	size_t		body_len;
+	size_t		body_pos;
 } HttpSlot;
 
 static CURLM *multi = NULL;
@@ -92,6 +96,7 @@ release_slot(HttpSlot *slot)
 		slot->call->handle = NULL;
 		slot->call = NULL;
 	}
+	slot->body = NULL;
 	if (slot->headers != NULL)
 	{
 		curl_slist_free_all(slot->headers);
@@ -147,6 +152,35 @@ header_cb(char *buffer, size_t size, size_t nitems, void *userdata)
 	return len;
 }
 
+static size_t
+read_cb(char *buffer, size_t size, size_t nitems, void *userdata)
+{
+	HttpSlot   *slot = (HttpSlot *) userdata;
+	size_t		n = Min(size * nitems, slot->body_len - slot->body_pos);
+
+	memcpy(buffer, slot->body + slot->body_pos, n);
+	slot->body_pos += n;
+	return n;
+}
+
+/*
+ * When a reused keep-alive connection dies before any reply, libcurl sends
+ * the request again on a fresh connection, rewinding the body through this
+ * callback (see CURLOPT_SEEKFUNCTION).  The provider may well have acted on
+ * the first copy, so a send_once request refuses that rewind: the transfer
+ * fails with CURLE_SEND_FAIL_REWIND and its outcome is unknown, instead of
+ * a silent duplicate that at_most_once promised never to make.
+ */
+static int
+seek_cb(void *userdata, curl_off_t offset, int origin)
+{
+	HttpSlot   *slot = (HttpSlot *) userdata;
+
+	if (origin == SEEK_SET && offset == 0 && slot->body_pos == 0)
+		return CURL_SEEKFUNC_OK;
+	return CURL_SEEKFUNC_FAIL;
+}
+
 static void
 start_call(HttpSlot *slot, HttpCall *call, const HttpRunOptions *opts)
 {
@@ -195,7 +229,19 @@ start_call(HttpSlot *slot, HttpCall *call, const HttpRunOptions *opts)
 			const char *body = req->body ? req->body : "";
 
 			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long) strlen(body));
-			curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+			if (opts->send_once)
+			{
+				slot->body = body;
+				slot->body_len = strlen(body);
+				slot->body_pos = 0;
+				curl_easy_setopt(h, CURLOPT_POST, 1L);
+				curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
+				curl_easy_setopt(h, CURLOPT_READDATA, slot);
+				curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, seek_cb);
+				curl_easy_setopt(h, CURLOPT_SEEKDATA, slot);
+			}
+			else
+				curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 		}
 	}
 
@@ -210,7 +256,8 @@ finish_call(HttpSlot *slot, CURLcode rc)
 	long		request_size = 0;
 
 	curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &request_size);
-	call->request_sent = request_size > 0;
+	/* a refused rewind (seek_cb) means the body went out once already */
+	call->request_sent = request_size > 0 || rc == CURLE_SEND_FAIL_REWIND;
 	call->done = true;
 
 	if (rc == CURLE_OK)
@@ -227,7 +274,14 @@ finish_call(HttpSlot *slot, CURLcode rc)
 		switch (rc)
 		{
 			case CURLE_OPERATION_TIMEDOUT:
-				call->transport = connect_time > 0 ? SMS_ERR_TIMEOUT : SMS_ERR_CONNECT;
+
+				/*
+				 * A reused keep-alive connection has no connect time: a
+				 * request that went out timed out waiting for the reply,
+				 * whatever connect_time says.
+				 */
+				call->transport = (connect_time > 0 || call->request_sent) ?
+					SMS_ERR_TIMEOUT : SMS_ERR_CONNECT;
 				break;
 			case CURLE_COULDNT_RESOLVE_HOST:
 			case CURLE_COULDNT_RESOLVE_PROXY:
@@ -243,8 +297,12 @@ finish_call(HttpSlot *slot, CURLcode rc)
 				call->transport = SMS_ERR_NETWORK;
 				break;
 		}
-		call->transport_message = pstrdup(slot->errbuf[0] ? slot->errbuf
-										  : curl_easy_strerror(rc));
+		if (rc == CURLE_SEND_FAIL_REWIND)
+			call->transport_message =
+				pstrdup("connection closed after the request was sent, before any reply");
+		else
+			call->transport_message = pstrdup(slot->errbuf[0] ? slot->errbuf
+											  : curl_easy_strerror(rc));
 	}
 	call->status = 0;
 }
@@ -343,6 +401,20 @@ http_run(HttpCall *calls, int n, const HttpRunOptions *opts)
 
 		if (opts->should_abort && opts->should_abort(opts->abort_arg))
 		{
+			/*
+			 * Calls cut short may have reached the provider already: say so,
+			 * as finish_call() does, so that the caller does not take them
+			 * for unsent (and at_most_once does not send them twice).
+			 */
+			for (int s = 0; s < nslots; s++)
+			{
+				long		request_size = 0;
+
+				if (slots[s].call == NULL)
+					continue;
+				curl_easy_getinfo(slots[s].easy, CURLINFO_REQUEST_SIZE, &request_size);
+				slots[s].call->request_sent = request_size > 0;
+			}
 			release_all_slots();
 			return false;
 		}

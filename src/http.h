@@ -38,6 +38,8 @@ typedef struct HttpRunOptions
 	int			timeout_ms;
 	int			connect_timeout_ms;
 	const char *ca_bundle;		/* NULL or "" = system CAs */
+	/* never let libcurl resend a request body on its own (at_most_once) */
+	bool		send_once;
 	/* polled at least every 50 ms; true aborts the run */
 	bool		(*should_abort) (void *arg);
 	void	   *abort_arg;

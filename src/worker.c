@@ -130,6 +130,19 @@ database_drop_pending(void)
 	return false;
 }
 
+/* Exit if our database is about to go (see database_drop_pending). */
+static void
+leave_if_database_dropped(void)
+{
+	if (database_drop_pending())
+	{
+		ereport(LOG,
+				(errmsg("sms_ir worker leaving database \"%s\", which is being dropped or renamed",
+						sms_ir_database_name)));
+		proc_exit(0);
+	}
+}
+
 static void
 begin_xact(const char *activity)
 {
@@ -486,15 +499,16 @@ record(OutboxRow *rows, int n)
 }
 
 /*
- * Stop sending on shutdown, and when the postmaster is gone: until every
- * child of a dead postmaster exits, a new one cannot start, and an orphaned
- * worker would otherwise go on draining the outbox (WaitLatch's
- * WL_EXIT_ON_PM_DEATH only fires between batches).
+ * Stop sending on shutdown, when the postmaster is gone, and when someone
+ * waits to drop our database.  Until every child of a dead postmaster exits
+ * a new one cannot start, and an orphaned worker would otherwise go on
+ * draining the outbox (WaitLatch's WL_EXIT_ON_PM_DEATH only fires between
+ * batches); DROP DATABASE gives up after 5 s, less than a batch can take.
  */
 static bool
 worker_should_abort(void *arg)
 {
-	return ProcDiePending || !PostmasterIsAlive();
+	return ProcDiePending || !PostmasterIsAlive() || database_drop_pending();
 }
 
 static void
@@ -833,13 +847,7 @@ sms_ir_worker_main(Datum arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
-		if (database_drop_pending())
-		{
-			ereport(LOG,
-					(errmsg("sms_ir worker leaving database \"%s\", which is being dropped or renamed",
-							sms_ir_database_name)));
-			proc_exit(0);
-		}
+		leave_if_database_dropped();
 
 		if (!sms_ir_worker_enabled)
 			set_state("paused");
@@ -863,12 +871,13 @@ sms_ir_worker_main(Datum arg)
 
 			set_state("sending");
 			while ((n = run_batch()) == sms_ir_batch_size &&
-				   !ProcDiePending && !ConfigReloadPending && PostmasterIsAlive())
+				   !worker_should_abort(NULL) && !ConfigReloadPending)
 				CHECK_FOR_INTERRUPTS();
 
-			/* the postmaster died during the batch: its results are recorded, leave */
+			/* a batch cut short for these reasons is recorded: leave now */
 			if (!PostmasterIsAlive())
 				proc_exit(1);
+			leave_if_database_dropped();
 
 			if (n < 0)
 			{

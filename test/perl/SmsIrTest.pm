@@ -14,11 +14,21 @@ use PostgreSQL::Test::Utils;
 use Time::HiRes qw(time usleep);
 
 our @EXPORT = qw(start_mock stop_mock mock_reset mock_requests mock_count mock_fault
-  new_sms_node wait_until);
+  mock_clear_faults new_sms_node wait_until worker_conf worker_state worker_pid
+  query_retry wait_pids_gone request_code);
 
 my $json = JSON::PP->new->canonical;
 my $http = HTTP::Tiny->new(timeout => 30, keep_alive => 0);
 my $mock_script = File::Spec->rel2abs(dirname(__FILE__) . '/../mock_provider.py');
+
+# mocks still running; killed at exit too (a bailed-out test would otherwise
+# wait forever on the mock's pipe)
+my %running_mocks;
+
+END
+{
+	kill 'TERM', keys %running_mocks if %running_mocks;
+}
 
 # Start test/mock_provider.py on a free port; returns { pid, port, url }.
 sub start_mock
@@ -31,6 +41,7 @@ sub start_mock
 	my $line = <$out>;
 	die "mock did not start" unless defined $line && $line =~ /^READY (\d+)/;
 	my $port = $1;
+	$running_mocks{$pid} = 1;
 	my $scheme = $opts{tls_cert} ? 'https' : 'http';
 	return {
 		pid => $pid,
@@ -46,14 +57,18 @@ sub stop_mock
 	my ($mock) = @_;
 	kill 'TERM', $mock->{pid};
 	close $mock->{fh};
+	delete $running_mocks{ $mock->{pid} };
 	return;
 }
 
 sub _control
 {
 	my ($mock, $method, $path, $body) = @_;
-	# a TLS mock is controlled over TLS too; HTTP::Tiny skips verification here
+	# a TLS mock is controlled over TLS too; HTTP::Tiny skips verification
+	# here (and needs IO::Socket::SSL for https, so fall back to curl(1))
 	my $base = $mock->{url} =~ /^https/ ? $mock->{url} : $mock->{control};
+	return _control_curl($base, $method, $path, $body)
+	  if $base =~ /^https/ && !HTTP::Tiny->can_ssl;
 	my $res = HTTP::Tiny->new(timeout => 30, verify_SSL => 0)->request(
 		$method,
 		"$base$path",
@@ -64,6 +79,22 @@ sub _control
 	die "mock $method $path: $res->{status} $res->{content}"
 	  unless $res->{success};
 	return $json->decode($res->{content});
+}
+
+# The same through curl(1) with --insecure, for a TLS mock without IO::Socket::SSL.
+sub _control_curl
+{
+	my ($base, $method, $path, $body) = @_;
+	my @cmd = ('curl', '-sS', '--insecure', '--max-time', '30', '-X', $method,
+		'-H', 'Content-Type: application/json', '-w', '\n%{http_code}');
+	push @cmd, '--data-binary', $json->encode($body) if defined $body;
+	open(my $fh, '-|', @cmd, "$base$path") // die "cannot run curl: $!";
+	my $out = do { local $/; <$fh> };
+	close $fh;
+	my ($content, $code) = $out =~ /\A(.*)\n(\d+)\z/s
+	  or die "mock $method $path: curl failed";
+	die "mock $method $path: $code $content" unless $code =~ /^2/;
+	return $json->decode($content);
 }
 
 sub mock_reset { my ($m) = @_; return _control($m, 'POST', '/__mock/reset'); }
@@ -79,6 +110,17 @@ sub mock_requests
 sub mock_count { my ($m) = @_; return _control($m, 'GET', '/__mock/count')->{count}; }
 
 sub mock_fault { my ($m, $spec) = @_; return _control($m, 'POST', '/__mock/fault', $spec); }
+
+sub mock_clear_faults { my ($m) = @_; return _control($m, 'DELETE', '/__mock/fault'); }
+
+# The first parameter value of a logged verify request (tests use it as a tag).
+sub request_code
+{
+	my ($req) = @_;
+	my $b = $req->{body};
+	return undef unless ref $b eq 'HASH' && ref $b->{parameters} eq 'ARRAY';
+	return $b->{parameters}[0]{value};
+}
 
 # A started cluster with sms_ir preloaded and pointed at $mock; the
 # extension is created in database "postgres" (the worker's database).
@@ -103,6 +145,92 @@ log_min_messages = log
 	$node->safe_psql('postgres', 'CREATE EXTENSION sms_ir')
 	  unless $opts{no_extension};
 	return $node;
+}
+
+# worker_status() state, from database $db (default postgres); '' if the
+# query fails (server restarting, extension missing).
+sub worker_state
+{
+	my ($node, $db) = @_;
+	my ($rc, $out) = $node->psql($db // 'postgres',
+		'SELECT state FROM sms_ir.worker_status()');
+	return $rc == 0 ? $out : '';
+}
+
+# pid of the "sms_ir worker" from pg_stat_activity, or '' if none.
+sub worker_pid
+{
+	my ($node) = @_;
+	my ($rc, $out) = $node->psql('postgres',
+		"SELECT pid FROM pg_stat_activity WHERE backend_type = 'sms_ir worker'");
+	return $rc == 0 ? $out : '';
+}
+
+# Run $sql until it succeeds (say, while the server restarts); its output.
+sub query_retry
+{
+	my ($node, $db, $sql, $secs) = @_;
+	my $out;
+	wait_until(
+		sub {
+			my ($rc, $o) = $node->psql($db, $sql);
+			$out = $o if $rc == 0;
+			return $rc == 0;
+		},
+		$secs // 60) or die "query kept failing: $sql";
+	return $out;
+}
+
+# Change worker settings and wait until the worker has read them.
+# %set: setting (without the sms_ir. prefix) => value, undef to RESET.
+# A reload is asynchronous, so the worker is paused through the same
+# reload (state 'paused' proves it read the file), then resumed, unless
+# the caller sets worker_enabled itself to off.
+sub worker_conf
+{
+	my ($node, %set) = @_;
+	my $db = delete $set{_db} // 'postgres';
+	my $enabled = exists $set{worker_enabled} ? delete $set{worker_enabled} : undef;
+	for my $k (sort keys %set)
+	{
+		$node->safe_psql('postgres',
+			defined $set{$k}
+			? "ALTER SYSTEM SET sms_ir.$k = '$set{$k}'"
+			: "ALTER SYSTEM RESET sms_ir.$k");
+	}
+	$node->safe_psql('postgres', "ALTER SYSTEM SET sms_ir.worker_enabled = off");
+	$node->safe_psql('postgres', "SELECT pg_reload_conf()");
+	wait_until(sub { worker_state($node, $db) eq 'paused' }, 60)
+	  or die "worker did not pause after reload";
+	return if defined $enabled && $enabled =~ /^(off|false|0)$/;
+	$node->safe_psql('postgres',
+		defined $enabled
+		? "ALTER SYSTEM SET sms_ir.worker_enabled = '$enabled'"
+		: "ALTER SYSTEM RESET sms_ir.worker_enabled");
+	$node->safe_psql('postgres', "SELECT pg_reload_conf()");
+	wait_until(sub { my $s = worker_state($node, $db); $s ne 'paused' && $s ne '' }, 60)
+	  or die "worker did not resume after reload";
+	return;
+}
+
+# Wait until none of @$pids is alive (gone or a zombie); true on success.
+sub wait_pids_gone
+{
+	my ($pids, $secs) = @_;
+	return wait_until(
+		sub {
+			for my $pid (@$pids)
+			{
+				next unless kill(0, $pid);
+				# a zombie no longer holds anything (nobody may reap it here)
+				open(my $fh, '<', "/proc/$pid/stat") or next;
+				my $stat = <$fh>;
+				close $fh;
+				return 0 unless defined $stat && $stat =~ /\) Z /;
+			}
+			return 1;
+		},
+		$secs // 60);
 }
 
 # Poll $check (a sub returning true when done) for up to $secs seconds.
