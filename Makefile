@@ -9,7 +9,7 @@ DATA = $(wildcard sql/sms_ir--*.sql)
 # pg_regress suites (sql/NAME.sql + expected/NAME.out); they need the mock
 # provider running, so run them through scripts/test.sh.
 REGRESS = setup validation send status errors security
-REGRESS_OPTS = --temp-instance=tmp_check --temp-config=test/regress.conf
+REGRESS_OPTS = --temp-instance=tmp_check --temp-config=test/regress.conf --encoding=UTF8
 
 PG_CPPFLAGS = -I$(srcdir)/src
 SHLIB_LINK += -lcurl -ljson-c

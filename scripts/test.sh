@@ -6,6 +6,8 @@
 # SMS_IR_SKIP_DEPS=1 skips the apt-get step (for quick local runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Provider replies are Persian: clusters are created UTF-8 whatever the caller's locale.
+export LANG=C.UTF-8 LC_ALL=C.UTF-8
 src=$(pwd)
 
 if [ "${SMS_IR_SKIP_DEPS:-0}" != 1 ]; then

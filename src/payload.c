@@ -185,10 +185,12 @@ sms_payload_to_args(const SmsProvider *provider, const char *kind,
 		case SMS_OP_LIKE_TO_LIKE:
 			{
 				int			nmessages = 0;
+				char	  **messages;
 
 				check_keys(payload, l2l_keys, lengthof(l2l_keys));
-				args->messages = sms_args_message_list(text_array_member(payload, "messages", &nmessages),
-													   nmessages, "messages");
+				/* two statements: argument evaluation order is unspecified */
+				messages = text_array_member(payload, "messages", &nmessages);
+				args->messages = sms_args_message_list(messages, nmessages, "messages");
 				raw = text_array_member(payload, "mobiles", &n);
 				args->mobiles = sms_args_mobile_list(raw, n, "mobiles");
 				args->nmobiles = n;
