@@ -83,6 +83,9 @@ typedef struct OutboxRow
 
 static MemoryContext batch_cxt = NULL;
 
+/* when the main loop next looks for due rows (0: at once) */
+static TimestampTz next_work_at = 0;
+
 static void
 set_state(const char *state)
 {
@@ -839,7 +842,8 @@ sms_ir_worker_main(Datum arg)
 
 	for (;;)
 	{
-		long		sleep_ms = Min(sms_ir_poll_interval_ms, MAX_SLEEP_MS);
+		long		sleep_ms;
+		int			rc;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -851,7 +855,7 @@ sms_ir_worker_main(Datum arg)
 
 		if (!sms_ir_worker_enabled)
 			set_state("paused");
-		else
+		else if (GetCurrentTimestamp() >= next_work_at)
 		{
 			int			n;
 
@@ -883,6 +887,9 @@ sms_ir_worker_main(Datum arg)
 			{
 				set_state("no extension");
 				recovered = false;
+				/* CREATE EXTENSION wakes nobody: look again within a second */
+				next_work_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+														   Min(sms_ir_poll_interval_ms, 1000));
 			}
 			else
 			{
@@ -900,13 +907,30 @@ sms_ir_worker_main(Datum arg)
 					purge_old_rows();
 				}
 				set_state("idle");
-				sleep_ms = Min(sleep_ms, next_due_ms());
+				next_work_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+														   Min(sms_ir_poll_interval_ms, next_due_ms()));
 			}
 		}
 
-		(void) WaitLatch(MyLatch,
-						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 Max(sleep_ms, 1), PG_WAIT_EXTENSION);
+		/*
+		 * Sleep until the next poll or due row, waking at least every
+		 * MAX_SLEEP_MS to look for a pending DROP DATABASE.  A set latch (a
+		 * commit that queued, requeue(), SIGHUP) means: look at once.
+		 */
+		sleep_ms = MAX_SLEEP_MS;
+		if (sms_ir_worker_enabled)
+		{
+			long		secs;
+			int			usecs;
+
+			TimestampDifference(GetCurrentTimestamp(), next_work_at, &secs, &usecs);
+			sleep_ms = Min(sleep_ms, secs * 1000 + usecs / 1000);
+		}
+		rc = WaitLatch(MyLatch,
+					   WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					   Max(sleep_ms, 1), PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
+		if (rc & WL_LATCH_SET)
+			next_work_at = 0;
 	}
 }
