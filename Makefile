@@ -2,13 +2,14 @@
 EXTENSION = sms_ir
 MODULE_big = sms_ir
 OBJS = src/sms_ir.o src/guc.o src/mobile.o src/args.o src/json.o src/http.o \
-       src/provider.o src/reply.o src/provider_smsir.o src/functions.o src/payload.o \
+       src/provider.o src/reply.o src/provider_smsir.o src/provider_smsafzar.o \
+       src/functions.o src/payload.o \
        src/outbox.o src/launcher.o src/worker.o
 DATA = $(wildcard sql/sms_ir--*.sql)
 
 # pg_regress suites (sql/NAME.sql + expected/NAME.out); they need the mock
 # provider running, so run them through scripts/test.sh.
-REGRESS = setup validation send status errors security
+REGRESS = setup validation send status errors security provider_smsafzar
 REGRESS_OPTS = --temp-instance=tmp_check --temp-config=test/regress.conf --encoding=UTF8
 
 PG_CPPFLAGS = -I$(srcdir)/src

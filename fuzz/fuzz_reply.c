@@ -28,6 +28,7 @@
 
 static const SmsProvider *const providers[] = {
 	&sms_provider_smsir,
+	&sms_provider_smsafzar,
 };
 
 static const long http_statuses[] = {

@@ -41,6 +41,34 @@ send_progress_context(void *arg)
 				   progress->done, progress->total, progress->packs.data);
 }
 
+/* The connection settings; raises when no credential is set. */
+static void
+checked_config(const SmsProvider *provider, SmsConfig *cfg)
+{
+	sms_current_config(provider, cfg);
+	if (cfg->api_key[0] == '\0' && cfg->bearer_token[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("sms_ir.api_key is not set"),
+				 errhint("A superuser sets it with ALTER SYSTEM SET sms_ir.api_key = '...' and SELECT pg_reload_conf().")));
+}
+
+/* Turn a finished call into a reply (no ereport). */
+static void
+finish_call(const SmsProvider *provider, const SmsArgs *args, HttpCall *call,
+			SmsReply *reply)
+{
+	memset(reply, 0, sizeof(*reply));
+	if (call->transport != SMS_OK)
+		sms_set_error(reply, call->transport, (int) call->status, NULL,
+					  call->transport_message, NULL);
+	else
+		provider->parse_reply(args, call->status, call->body.data,
+							  (size_t) call->body.len, reply);
+	reply->err.retry_after = call->retry_after;
+	pfree(call->body.data);
+}
+
 /* Build, perform and parse one request; raises on any failure. */
 static void
 execute(const SmsProvider *provider, const SmsArgs *args, SmsReply *reply)
@@ -49,28 +77,13 @@ execute(const SmsProvider *provider, const SmsArgs *args, SmsReply *reply)
 	SmsRequest	req;
 	HttpCall	call;
 
-	sms_current_config(provider, &cfg);
-	if (cfg.api_key[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-				 errmsg("sms_ir.api_key is not set"),
-				 errhint("A superuser sets it with ALTER SYSTEM SET sms_ir.api_key = '...' and SELECT pg_reload_conf().")));
-
+	checked_config(provider, &cfg);
 	memset(&req, 0, sizeof(req));
 	memset(&call, 0, sizeof(call));
-	memset(reply, 0, sizeof(*reply));
 	provider->build_request(args, &cfg, &req);
 	call.req = &req;
 	http_perform_one(&call);
-
-	if (call.transport != SMS_OK)
-		sms_set_error(reply, call.transport, (int) call.status, NULL,
-					  call.transport_message, NULL);
-	else
-		provider->parse_reply(args, call.status, call.body.data,
-							  (size_t) call.body.len, reply);
-	reply->err.retry_after = call.retry_after;
-	pfree(call.body.data);
+	finish_call(provider, args, &call, reply);
 	if (reply->err.cls != SMS_OK)
 		sms_raise_error(provider, &reply->err);
 }
@@ -90,6 +103,87 @@ text_array_datum(char **items, int n)
 	for (int i = 0; i < n; i++)
 		d[i] = CStringGetTextDatum(items[i]);
 	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* One result row of a bulk/like-to-like request, and its progress. */
+static void
+put_send_row(ReturnSetInfo *rsinfo, const SmsReply *reply, SendProgress *progress)
+{
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	values[0] = CStringGetTextDatum(reply->pack_id);
+	values[1] = text_array_datum(reply->message_ids, reply->nmessage_ids);
+	if (reply->cost)
+		values[2] = numeric_from_text(reply->cost);
+	else
+		nulls[2] = true;
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+
+	appendStringInfo(&progress->packs, "%s%s", progress->done ? ", " : "", reply->pack_id);
+	progress->done++;
+}
+
+/*
+ * For providers with send_concurrency > 1: build every request first, run
+ * them all at once, then return the results in input order.  The first
+ * failure (in input order) is raised only after every request finished, with
+ * the error context naming how many succeeded.
+ */
+static void
+send_concurrently(const SmsProvider *provider, const SmsArgs *all,
+				  ReturnSetInfo *rsinfo, SendProgress *progress)
+{
+	int			chunk = provider->max_recipients;
+	int			n = progress->total;
+	SmsArgs    *parts = palloc0(sizeof(SmsArgs) * n);
+	SmsRequest *reqs = palloc0(sizeof(SmsRequest) * n);
+	HttpCall   *calls = palloc0(sizeof(HttpCall) * n);
+	SmsReply   *replies = palloc0(sizeof(SmsReply) * n);
+	HttpRunOptions opts;
+	SmsConfig	cfg;
+	int			failed = -1;
+
+	checked_config(provider, &cfg);
+	for (int i = 0; i < n; i++)
+	{
+		int			off = i * chunk;
+
+		parts[i] = *all;
+		parts[i].mobiles = all->mobiles + off;
+		if (all->messages)
+			parts[i].messages = all->messages + off;
+		parts[i].nmobiles = Min(chunk, all->nmobiles - off);
+		provider->build_request(&parts[i], &cfg, &reqs[i]);
+		calls[i].req = &reqs[i];
+	}
+
+	http_default_options(&opts);
+	opts.max_concurrency = provider->send_concurrency;
+	if (!http_run(calls, n, &opts))
+	{
+		CHECK_FOR_INTERRUPTS();
+		ereport(ERROR,
+				(errcode(ERRCODE_QUERY_CANCELED),
+				 errmsg("canceling provider request")));
+	}
+
+	for (int i = 0; i < n; i++)
+		finish_call(provider, &parts[i], &calls[i], &replies[i]);
+
+	/* results in input order; the successes count before any raise */
+	for (int i = 0; i < n; i++)
+	{
+		if (replies[i].err.cls != SMS_OK)
+		{
+			if (failed < 0)
+				failed = i;
+			continue;
+		}
+		put_send_row(rsinfo, &replies[i], progress);
+	}
+	if (failed >= 0)
+		sms_raise_error(provider, &replies[failed].err);
 }
 
 /* Shared body of sms_send_bulk and sms_send_like_to_like. */
@@ -113,29 +207,24 @@ send_in_chunks(FunctionCallInfo fcinfo, SmsArgs *all)
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
 
+	if (provider->send_concurrency > 1 && progress.total > 1)
+	{
+		send_concurrently(provider, all, rsinfo, &progress);
+		error_context_stack = errcb.previous;
+		return (Datum) 0;
+	}
+
 	for (int off = 0; off < all->nmobiles; off += chunk)
 	{
 		SmsArgs		part = *all;
 		SmsReply	reply;
-		Datum		values[3];
-		bool		nulls[3] = {false, false, false};
 
 		part.mobiles = all->mobiles + off;
 		if (all->messages)
 			part.messages = all->messages + off;
 		part.nmobiles = Min(chunk, all->nmobiles - off);
 		execute(provider, &part, &reply);
-
-		values[0] = CStringGetTextDatum(reply.pack_id);
-		values[1] = text_array_datum(reply.message_ids, reply.nmessage_ids);
-		if (reply.cost)
-			values[2] = numeric_from_text(reply.cost);
-		else
-			nulls[2] = true;
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-
-		appendStringInfo(&progress.packs, "%s%s", progress.done ? ", " : "", reply.pack_id);
-		progress.done++;
+		put_send_row(rsinfo, &reply, &progress);
 	}
 	error_context_stack = errcb.previous;
 	return (Datum) 0;
@@ -335,6 +424,27 @@ sms_delivery_status_array(PG_FUNCTION_ARGS)
 	}
 
 	InitMaterializedSRF(fcinfo, 0);
+	if (provider->max_status_ids > 1)
+	{
+		/* several ids per request, in input order */
+		char	  **ids = palloc(sizeof(char *) * Max(n, 1));
+
+		for (int i = 0; i < n; i++)
+			ids[i] = args[i].id;
+		for (int off = 0; off < n; off += provider->max_status_ids)
+		{
+			SmsArgs		batch;
+			SmsReply	reply;
+
+			sms_args_init(&batch, SMS_OP_STATUS);
+			batch.id = ids[off];
+			batch.ids = ids + off;
+			batch.nids = Min(provider->max_status_ids, n - off);
+			execute(provider, &batch, &reply);
+			put_deliveries((ReturnSetInfo *) fcinfo->resultinfo, &reply);
+		}
+		return (Datum) 0;
+	}
 	for (int i = 0; i < n; i++)
 	{
 		SmsReply	reply;

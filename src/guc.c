@@ -17,6 +17,7 @@
 
 int			sms_ir_provider = SMS_PROVIDER_SMSIR;
 char	   *sms_ir_api_key = NULL;
+char	   *sms_ir_bearer_token = NULL;
 char	   *sms_ir_line_number = NULL;
 char	   *sms_ir_base_url = NULL;
 int			sms_ir_timeout_ms = 10000;
@@ -44,6 +45,7 @@ static const struct config_enum_entry guarantee_options[] = {
 
 static const struct config_enum_entry provider_options[] = {
 	{"smsir", SMS_PROVIDER_SMSIR, false},
+	{"smsafzar", SMS_PROVIDER_SMSAFZAR, false},
 	{NULL, 0, false}
 };
 
@@ -65,6 +67,14 @@ sms_ir_define_gucs(void)
 							   "API key of the provider account (secret).",
 							   "Readable and settable by superusers only.",
 							   &sms_ir_api_key,
+							   "",
+							   PGC_SUSET, SECRET_FLAGS,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("sms_ir.bearer_token",
+							   "Bearer token of the provider account (secret; smsafzar).",
+							   "When set, smsafzar requests carry Authorization: Bearer instead of X-Api-Key.  Readable and settable by superusers only.",
+							   &sms_ir_bearer_token,
 							   "",
 							   PGC_SUSET, SECRET_FLAGS,
 							   NULL, NULL, NULL);

@@ -8,11 +8,13 @@
 
 typedef enum SmsProviderId
 {
-	SMS_PROVIDER_SMSIR = 0
+	SMS_PROVIDER_SMSIR = 0,
+	SMS_PROVIDER_SMSAFZAR
 } SmsProviderId;
 
 extern int	sms_ir_provider;
 extern char *sms_ir_api_key;
+extern char *sms_ir_bearer_token;
 extern char *sms_ir_line_number;
 extern char *sms_ir_base_url;
 extern int	sms_ir_timeout_ms;

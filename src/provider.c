@@ -15,6 +15,8 @@ sms_current_provider(void)
 	{
 		case SMS_PROVIDER_SMSIR:
 			return &sms_provider_smsir;
+		case SMS_PROVIDER_SMSAFZAR:
+			return &sms_provider_smsafzar;
 	}
 	elog(ERROR, "unknown sms_ir.provider %d", sms_ir_provider);
 	return NULL;				/* keep compiler quiet */
@@ -26,6 +28,8 @@ sms_provider_by_name(const char *name)
 {
 	if (strcmp(name, sms_provider_smsir.name) == 0)
 		return &sms_provider_smsir;
+	if (strcmp(name, sms_provider_smsafzar.name) == 0)
+		return &sms_provider_smsafzar;
 	return NULL;
 }
 
@@ -41,6 +45,8 @@ sms_current_config(const SmsProvider *provider, SmsConfig *cfg)
 		base = pnstrdup(base, strlen(base) - 1);
 	cfg->base_url = base;
 	cfg->api_key = sms_ir_api_key ? sms_ir_api_key : "";
+	cfg->bearer_token = sms_ir_bearer_token ? sms_ir_bearer_token : "";
+	cfg->line_number = sms_ir_line_number ? sms_ir_line_number : "";
 }
 
 int

@@ -44,6 +44,8 @@ typedef struct SmsArgs
 	SmsParam   *params;
 	int			nparams;
 	char	   *id;				/* STATUS message id, CANCEL pack id */
+	char	  **ids;			/* STATUS: several ids (max_status_ids > 1) */
+	int			nids;
 	char	   *raw_method;		/* RAW */
 	char	   *raw_path;
 	char	   *raw_body;		/* JSON text or NULL */
@@ -54,6 +56,8 @@ typedef struct SmsConfig
 {
 	const char *base_url;		/* never empty: provider default applied */
 	const char *api_key;
+	const char *bearer_token;	/* "" when not set */
+	const char *line_number;	/* sms_ir.line_number, "" when not set */
 } SmsConfig;
 
 #define SMS_MAX_HEADERS 6
@@ -136,6 +140,9 @@ typedef struct SmsProvider
 	int			param_value_max;	/* characters */
 	int			send_at_min_ahead;	/* seconds */
 	int			send_at_max_ahead;	/* seconds */
+	/* sms_send_bulk/like_to_like: requests run at once (1 = one by one) */
+	int			send_concurrency;
+	int			max_status_ids; /* message ids per STATUS request */
 
 	/*
 	 * Can this provider do `args`?  On false, *hint says what to use instead.
@@ -149,6 +156,7 @@ typedef struct SmsProvider
 } SmsProvider;
 
 extern const SmsProvider sms_provider_smsir;
+extern const SmsProvider sms_provider_smsafzar;
 
 /* provider.c */
 extern const SmsProvider *sms_current_provider(void);

@@ -10,7 +10,7 @@ printed on stdout.  HTTP/1.1 with keep-alive; SIGTERM/SIGINT exit cleanly (0).
 
 Providers (dispatched by path prefix, one class per provider):
     /v1/          sms.ir REST v1 (header X-API-KEY)            -- implemented
-    /messages/, /account/   smsafzar                           -- not yet
+    /messages/, /account/   smsafzar (test/mock_smsafzar.py)  -- implemented
     /SendService.svc        MediaPayamak SOAP                  -- not yet
     /users/v1/              legacy sms.ir "White SMS"          -- not yet
 
@@ -758,6 +758,13 @@ class Mock:
         self.trace_n = 0
         self.smsir = SmsIrV1(self)
         self.providers = [self.smsir]
+        try:  # smsafzar lives in its own module (test/mock_smsafzar.py)
+            import mock_smsafzar
+        except ImportError:
+            mock_smsafzar = None
+        if mock_smsafzar is not None:
+            self.smsafzar = mock_smsafzar.SmsAfzar(self, Reply)
+            self.providers.append(self.smsafzar)
         self.prefix_table = [(p.lower(), prov) for prov in self.providers for p in prov.prefixes]
 
     def next_trace_id(self):

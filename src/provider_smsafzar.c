@@ -1,0 +1,472 @@
+/*
+ * provider_smsafzar.c -- smsafzar REST API (seed 001, SPEC §3).
+ *
+ * JSON over HTTPS.  Auth is the X-Api-Key header, or Authorization: Bearer
+ * when sms_ir.bearer_token is set.  A successful send replies HTTP 200
+ * {batchId, message{sentMessageId, ..., parts, cost, messageStatus}} where
+ * parts and cost are strings and cost has a thousands separator ("1,800").
+ * Every other reply is {errorCode, errorMessage, validationErrors?[{field,
+ * errorMessage}]}.
+ *
+ * The API sends to one recipient per request, so max_recipients is 1 and
+ * sms_send_bulk/like_to_like run their requests concurrently
+ * (send_concurrency).  Recipients are sent as 09xxxxxxxxx, one of the forms
+ * the seed lists; the sender is sent as given (sms_ir.line_number or the
+ * argument).
+ *
+ * What the seed does not document and this file decides (README "smsafzar"):
+ * the messageStatus codes, the shapes of the status, balance and cancel
+ * replies, and sms_send_verify (a template send with the numeric id).
+ */
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+
+#include "json.h"
+#include "mobile.h"
+#include "provider.h"
+
+typedef struct SmsafzarCode
+{
+	int64		code;
+	SmsErrorClass cls;
+	const char *meaning;
+} SmsafzarCode;
+
+/* errorCode values the seed documents */
+static const SmsafzarCode smsafzar_codes[] = {
+	{401, SMS_ERR_AUTH, "authentication failed (API key or token is not valid)"},
+	{1001, SMS_ERR_INVALID, "request parameter values are not valid"},
+	{1005, SMS_ERR_FORBIDDEN, "this method is not allowed for the account"},
+	{1006, SMS_ERR_FORBIDDEN, "this IP address is not allowed to use the service"},
+	{1053, SMS_ERR_INVALID, "sender line number is not defined in the account"},
+	{1107, SMS_ERR_NOT_FOUND, "template id is not valid"},
+};
+
+/* messageStatus (not in the seed; README "smsafzar" documents this choice) */
+typedef struct SmsafzarStatus
+{
+	int			code;
+	const char *status;
+	const char *meaning;
+} SmsafzarStatus;
+
+static const SmsafzarStatus smsafzar_statuses[] = {
+	{0, "queued", "scheduled, not sent yet"},
+	{1, "queued", "accepted, waiting to be sent"},
+	{2, "sent", "sent to the operator"},
+	{3, "delivered", "delivered to the handset"},
+	{4, "failed", "not delivered to the handset"},
+	{5, "failed", "rejected by the operator"},
+	{6, "failed", "cancelled"},
+};
+
+static bool
+smsafzar_supports(const SmsArgs *args, const char **hint)
+{
+	if (args->op == SMS_OP_LINES)
+	{
+		*hint = "smsafzar has no API for listing sender lines: see them in the smsafzar panel "
+			"and set sms_ir.line_number.";
+		return false;
+	}
+	return true;
+}
+
+static char *
+url_segment(const char *s)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+	{
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+			(*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' || *p == '~')
+			appendStringInfoChar(&buf, (char) *p);
+		else
+			appendStringInfo(&buf, "%%%02X", *p);
+	}
+	return buf.data;
+}
+
+/* The sender: the argument, else sms_ir.line_number; NULL leaves it out. */
+static const char *
+sender_of(const SmsArgs *args, const SmsConfig *cfg)
+{
+	if (args->line_number != NULL && args->line_number[0] != '\0')
+		return args->line_number;
+	if (cfg->line_number != NULL && cfg->line_number[0] != '\0')
+		return cfg->line_number;
+	return NULL;
+}
+
+static void
+smsafzar_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
+{
+	struct json_object *body = NULL;
+	const char *path = NULL;
+	const char *sender = sender_of(args, cfg);
+
+	req->method = "GET";
+	switch (args->op)
+	{
+		case SMS_OP_BULK:
+		case SMS_OP_LIKE_TO_LIKE:
+			/* one recipient per request (max_recipients = 1) */
+			req->method = "POST";
+			path = "/messages/send";
+			body = json_object_new_object();
+			if (sender)
+				json_object_object_add(body, "senderNumber", json_object_new_string(sender));
+			json_object_object_add(body, "recipientNumber",
+								   json_object_new_string(args->mobiles[0]));
+			json_object_object_add(body, "content",
+								   json_object_new_string(args->op == SMS_OP_BULK ?
+														  args->message : args->messages[0]));
+			if (args->send_at)
+				json_object_object_add(body, "sendTimestamp",
+									   json_object_new_int64(args->send_at));
+			break;
+		case SMS_OP_VERIFY:
+		case SMS_OP_TEMPLATE:
+			{
+				struct json_object *params = json_object_new_array_ext(args->nparams);
+
+				req->method = "POST";
+				path = "/messages/send/template";
+				body = json_object_new_object();
+				if (sender)
+					json_object_object_add(body, "senderNumber", json_object_new_string(sender));
+				json_object_object_add(body, "recipientNumber",
+									   json_object_new_string(args->mobiles[0]));
+				json_object_object_add(body, "templateId",
+									   json_object_new_string(args->template_id));
+				for (int i = 0; i < args->nparams; i++)
+				{
+					struct json_object *p = json_object_new_object();
+
+					json_object_object_add(p, "name", json_object_new_string(args->params[i].name));
+					json_object_object_add(p, "value", json_object_new_string(args->params[i].value));
+					json_object_array_add(params, p);
+				}
+				json_object_object_add(body, "parameters", params);
+				if (args->send_at)
+					json_object_object_add(body, "sendTimestamp",
+										   json_object_new_int64(args->send_at));
+			}
+			break;
+		case SMS_OP_STATUS:
+			{
+				struct json_object *ids = json_object_new_array();
+
+				req->method = "POST";
+				path = "/messages/status";
+				body = json_object_new_object();
+				if (args->nids > 0)
+					for (int i = 0; i < args->nids; i++)
+						json_object_array_add(ids, json_object_new_string(args->ids[i]));
+				else
+					json_object_array_add(ids, json_object_new_string(args->id));
+				json_object_object_add(body, "sentMessageIdes", ids);
+			}
+			break;
+		case SMS_OP_CREDIT:
+			path = "/account/balance";
+			break;
+		case SMS_OP_LINES:
+			path = "/account/lines";	/* never used: supports() refuses */
+			break;
+		case SMS_OP_CANCEL:
+			req->method = "DELETE";
+			path = psprintf("/messages/send/scheduled/%s", url_segment(args->id));
+			break;
+		case SMS_OP_RAW:
+			req->method = args->raw_method;
+			path = args->raw_path;
+			break;
+	}
+
+	req->url = psprintf("%s%s", cfg->base_url, path);
+	req->nheaders = 0;
+	if (cfg->bearer_token != NULL && cfg->bearer_token[0] != '\0')
+		req->headers[req->nheaders++] = psprintf("Authorization: Bearer %s", cfg->bearer_token);
+	else
+		req->headers[req->nheaders++] = psprintf("X-Api-Key: %s", cfg->api_key);
+	req->headers[req->nheaders++] = "Accept: application/json";
+	req->headers[req->nheaders++] = "Cache-Control: no-cache";
+	if (body != NULL)
+	{
+		req->body = sms_json_to_cstring(body);
+		json_object_put(body);
+	}
+	else if (args->op == SMS_OP_RAW && args->raw_body != NULL)
+		req->body = pstrdup(args->raw_body);
+	else
+		req->body = NULL;
+	if (req->body != NULL)
+		req->headers[req->nheaders++] = "Content-Type: application/json";
+}
+
+/*
+ * Amount as numeric text: a JSON number, or a string of digits with
+ * thousands separators and an optional fraction ("1,800", "12,345.5").
+ * NULL when absent or not such a number.
+ */
+static char *
+amount_text(struct json_object *obj)
+{
+	char	   *s = sms_json_scalar_text(obj);
+	StringInfoData buf;
+	const char *p;
+	int			digits = 0;
+
+	if (s == NULL || strlen(s) > 100)
+		return NULL;
+	initStringInfo(&buf);
+	p = s;
+	if (*p == '-')
+		appendStringInfoChar(&buf, *p++);
+	for (; *p; p++)
+	{
+		if (*p >= '0' && *p <= '9')
+		{
+			appendStringInfoChar(&buf, *p);
+			digits++;
+		}
+		else if (*p == ',' && digits > 0 && p[1] >= '0' && p[1] <= '9')
+			continue;
+		else
+			break;
+	}
+	if (digits == 0)
+		return NULL;
+	if (*p == '.')
+	{
+		appendStringInfoChar(&buf, *p++);
+		if (!(*p >= '0' && *p <= '9'))
+			return NULL;
+		while (*p >= '0' && *p <= '9')
+			appendStringInfoChar(&buf, *p++);
+	}
+	return *p == '\0' ? buf.data : NULL;
+}
+
+static void
+map_status(struct json_object *st, const char **status, const char **detail)
+{
+	int64		code;
+
+	*status = "unknown";
+	*detail = "unknown message status";
+	if (!sms_json_int64(st, &code))
+		return;
+	for (size_t i = 0; i < lengthof(smsafzar_statuses); i++)
+	{
+		if (smsafzar_statuses[i].code == code)
+		{
+			*status = smsafzar_statuses[i].status;
+			*detail = smsafzar_statuses[i].meaning;
+		}
+	}
+}
+
+static const SmsafzarCode *
+lookup_code(int64 code)
+{
+	for (size_t i = 0; i < lengthof(smsafzar_codes); i++)
+		if (smsafzar_codes[i].code == code)
+			return &smsafzar_codes[i];
+	return NULL;
+}
+
+/* A non-200 reply: {errorCode, errorMessage, validationErrors?} or anything. */
+static void
+error_reply(SmsReply *reply, long http_status, struct json_object *obj)
+{
+	struct json_object *code_obj = sms_json_get_ci(obj, "errorCode");
+	char	   *code = sms_json_scalar_text(code_obj);
+	char	   *message = sms_json_scalar_text(sms_json_get_ci(obj, "errorMessage"));
+	struct json_object *verrs = sms_json_get_ci(obj, "validationErrors");
+	const SmsafzarCode *known = NULL;
+	int64		ncode;
+	SmsErrorClass cls;
+	StringInfoData detail;
+
+	if (sms_json_int64(code_obj, &ncode))
+		known = lookup_code(ncode);
+
+	if (http_status == 401)
+		cls = SMS_ERR_AUTH;
+	else if (http_status == 403)
+		cls = SMS_ERR_FORBIDDEN;
+	else if (http_status == 429)
+		cls = SMS_ERR_RATE_LIMITED;
+	else if (http_status >= 500)
+		cls = SMS_ERR_SERVER;
+	else if (known)
+		cls = known->cls;
+	else if (http_status == 404)
+		cls = SMS_ERR_NOT_FOUND;
+	else if (verrs != NULL)
+		cls = SMS_ERR_INVALID;
+	else
+		cls = SMS_ERR_REJECTED;
+
+	initStringInfo(&detail);
+	if (http_status >= 500 && code != NULL)
+		appendStringInfo(&detail, "smsafzar support reference code %s.", code);
+	else if (known)
+		appendStringInfo(&detail, "smsafzar: %s.", known->meaning);
+	if (verrs != NULL && json_object_is_type(verrs, json_type_array))
+	{
+		size_t		n = json_object_array_length(verrs);
+
+		appendStringInfoString(&detail, detail.len ? " Invalid fields:" : "Invalid fields:");
+		for (size_t i = 0; i < n; i++)
+		{
+			struct json_object *e = json_object_array_get_idx(verrs, i);
+			char	   *field = sms_json_scalar_text(sms_json_get_ci(e, "field"));
+			char	   *msg = sms_json_scalar_text(sms_json_get_ci(e, "errorMessage"));
+
+			appendStringInfo(&detail, "%s %s", i ? ";" : "", field ? field : "?");
+			if (msg)
+				appendStringInfo(&detail, " (%s)", msg);
+		}
+		appendStringInfoChar(&detail, '.');
+	}
+	if (message == NULL && obj == NULL)
+		message = psprintf("HTTP %ld with a non-JSON body", http_status);
+	sms_set_error(reply, cls, (int) http_status, code,
+				  message ? message : (known ? known->meaning : NULL),
+				  detail.len ? detail.data : NULL);
+}
+
+/* One row of the status reply. */
+static void
+delivery_row(struct json_object *m, SmsDelivery *d)
+{
+	struct json_object *st = sms_json_get_ci(m, "messageStatus");
+	char	   *mobile = sms_json_scalar_text(sms_json_get_ci(m, "recipientNumber"));
+	char		canonical[SMS_MOBILE_LEN + 1];
+	const char *status;
+	const char *detail;
+
+	d->message_id = sms_json_scalar_text(sms_json_get_ci(m, "sentMessageId"));
+	d->mobile = (mobile && sms_mobile_normalize(mobile, canonical)) ? pstrdup(canonical) : mobile;
+	d->provider_status = sms_json_scalar_text(st);
+	map_status(st, &status, &detail);
+	d->status = (char *) status;
+	d->detail = (char *) detail;
+}
+
+/* Parse a successful reply; false if its shape is wrong. */
+static bool
+parse_ok(const SmsArgs *args, struct json_object *obj, SmsReply *reply)
+{
+	switch (args->op)
+	{
+		case SMS_OP_BULK:
+		case SMS_OP_LIKE_TO_LIKE:
+		case SMS_OP_VERIFY:
+		case SMS_OP_TEMPLATE:
+			{
+				struct json_object *msg = sms_json_get_ci(obj, "message");
+				char	   *id = sms_json_scalar_text(sms_json_get_ci(msg, "sentMessageId"));
+				char	   *parts = sms_json_scalar_text(sms_json_get_ci(msg, "parts"));
+				const char *status;
+				const char *detail;
+
+				reply->pack_id = sms_json_scalar_text(sms_json_get_ci(obj, "batchId"));
+				if (id == NULL || reply->pack_id == NULL)
+					return false;
+				reply->message_ids = palloc(sizeof(char *));
+				reply->message_ids[0] = id;
+				reply->nmessage_ids = 1;
+				reply->cost = amount_text(sms_json_get_ci(msg, "cost"));
+				if (parts != NULL && parts[0] != '\0' && strlen(parts) < 6 &&
+					strspn(parts, "0123456789") == strlen(parts))
+					reply->parts = atoi(parts);
+				map_status(sms_json_get_ci(msg, "messageStatus"), &status, &detail);
+				reply->status = (char *) status;
+				return true;
+			}
+		case SMS_OP_STATUS:
+			{
+				struct json_object *arr = obj;
+				size_t		n;
+
+				if (!json_object_is_type(arr, json_type_array))
+					arr = sms_json_get_ci(obj, "messages");
+				if (arr == NULL || !json_object_is_type(arr, json_type_array))
+					return false;
+				n = json_object_array_length(arr);
+				reply->deliveries = palloc0(sizeof(SmsDelivery) * Max(n, 1));
+				for (size_t i = 0; i < n; i++)
+				{
+					struct json_object *m = json_object_array_get_idx(arr, i);
+
+					if (!json_object_is_type(m, json_type_object))
+						return false;
+					delivery_row(m, &reply->deliveries[reply->ndeliveries]);
+					if (reply->deliveries[reply->ndeliveries].message_id == NULL)
+						return false;
+					reply->ndeliveries++;
+				}
+				return true;
+			}
+		case SMS_OP_CREDIT:
+			reply->number = amount_text(sms_json_get_ci(obj, "balance"));
+			return reply->number != NULL;
+		case SMS_OP_LINES:
+			return false;
+		case SMS_OP_CANCEL:
+			reply->cancelled = true;
+			return true;
+		case SMS_OP_RAW:
+			return true;
+	}
+	return false;
+}
+
+static void
+smsafzar_parse_reply(const SmsArgs *args, long http_status, const char *body,
+					 size_t len, SmsReply *reply)
+{
+	struct json_object *obj = sms_json_parse(body, len);
+
+	reply->parts = -1;
+	if (http_status >= 200 && http_status < 300)
+	{
+		if (args->op == SMS_OP_CANCEL && len == 0)
+			reply->cancelled = true;
+		else if (obj == NULL)
+			sms_set_error(reply, SMS_ERR_BAD_REPLY, (int) http_status, NULL,
+						  "reply is not JSON", NULL);
+		else if (args->op == SMS_OP_RAW)
+			reply->json = sms_json_to_cstring(obj);
+		else if (!parse_ok(args, obj, reply))
+			sms_set_error(reply, SMS_ERR_BAD_REPLY, (int) http_status, NULL,
+						  "reply has an unexpected shape", NULL);
+	}
+	else
+		error_reply(reply, http_status, obj);
+
+	if (obj != NULL)
+		json_object_put(obj);
+}
+
+const SmsProvider sms_provider_smsafzar = {
+	.name = "smsafzar",
+	.default_base_url = "https://api.smsafzar.ir",
+	.max_recipients = 1,
+	.param_value_max = 100,
+	/* the seed: sendTimestamp must be later than now; one minute of margin */
+	.send_at_min_ahead = 60,
+	.send_at_max_ahead = 365 * 86400,
+	.send_concurrency = 10,
+	.max_status_ids = 100,
+	.supports = smsafzar_supports,
+	.build_request = smsafzar_build_request,
+	.parse_reply = smsafzar_parse_reply,
+};
