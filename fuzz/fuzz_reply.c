@@ -2,16 +2,17 @@
  * fuzz_reply.c -- libFuzzer target for the providers' reply parsers.
  *
  * Input layout (printable on purpose, so seeds are plain text files):
- *   byte 0   operation:   (byte - '0') % 9   -> '0' BULK, '1' LIKE_TO_LIKE,
+ *   byte 0   operation:   (byte - '0') % 11  -> '0' BULK, '1' LIKE_TO_LIKE,
  *            '2' VERIFY, '3' TEMPLATE, '4' STATUS, '5' CREDIT, '6' LINES,
- *            '7' CANCEL, '8' RAW
+ *            '7' CANCEL, '8' RAW, '9' INBOX, ':' CONTACTS
  *   byte 1   HTTP status: (byte - 'a') % 13  -> 'a' 200, 'b' 201, 'c' 204,
  *            'd' 400, 'e' 401, 'f' 403, 'g' 404, 'h' 429, 'i' 500, 'j' 502,
  *            'k' 503, 'l' 302, 'm' 0
  *   rest     the reply body, handed over NUL-terminated with len = size - 2,
  *            exactly as src/http.c does.
  *
- * Every provider's parse_reply is called (today only sms.ir).  After each
+ * Every provider's parse_reply is called, and parse_token_reply where a
+ * provider has one (smsir_legacy).  After each
  * parse the harness reads every string the reply exposes (ASan then sees
  * dangling or unterminated pointers) and checks what the callers in
  * functions.c and worker.c rely on: counts match arrays, success replies
@@ -29,18 +30,21 @@
 static const SmsProvider *const providers[] = {
 	&sms_provider_smsir,
 	&sms_provider_smsafzar,
+	&sms_provider_legacy,
+	&sms_provider_mediapayamak,
 };
 
 static const long http_statuses[] = {
 	200, 201, 204, 400, 401, 403, 404, 429, 500, 502, 503, 302, 0
 };
 
-#define NOPS (SMS_OP_RAW + 1)
+#define NOPS (SMS_OP_CONTACTS + 1)
 
 static char *one_mobile[] = {"09121234567"};
 static char *one_message[] = {"hello"};
 static SmsParam verify_params[] = {{"Code", "12345"}};
 static SmsParam template_params[] = {{"name", "Ali"}, {"code", "4321"}};
+static int32 contact_groups[] = {12, 34};
 
 /* Arguments as args.c would have validated them for `op`. */
 static void
@@ -88,6 +92,15 @@ args_for(SmsOp op, SmsArgs *a)
 		case SMS_OP_RAW:
 			a->raw_method = "GET";
 			a->raw_path = "/v1/receive/latest?count=10";
+			break;
+		case SMS_OP_INBOX:
+			a->count = 10;
+			break;
+		case SMS_OP_CONTACTS:
+			a->message = "hello";
+			a->group_ids = contact_groups;
+			a->ngroup_ids = lengthof(contact_groups);
+			a->continue_on_error = true;
 			break;
 	}
 }
@@ -160,6 +173,7 @@ check_reply(const SmsProvider *prov, SmsOp op, long http, const SmsReply *r)
 	{
 		case SMS_OP_BULK:
 		case SMS_OP_LIKE_TO_LIKE:
+		case SMS_OP_CONTACTS:
 			CHECK(r->pack_id != NULL, "%s: send success without pack_id", name);
 			CHECK(r->message_ids != NULL, "%s: send success without message_ids", name);
 			break;
@@ -170,7 +184,9 @@ check_reply(const SmsProvider *prov, SmsOp op, long http, const SmsReply *r)
 			CHECK(r->status != NULL, "%s: template success without status", name);
 			break;
 		case SMS_OP_STATUS:
-			CHECK(r->ndeliveries >= 1, "%s: status success without deliveries", name);
+			/* a multi-id report may leave unknown ids out, even all of them */
+			CHECK(r->ndeliveries >= 1 || prov->max_status_ids > 1,
+				  "%s: status success without deliveries", name);
 			for (int i = 0; i < r->ndeliveries; i++)
 			{
 				const SmsDelivery *d = &r->deliveries[i];
@@ -203,6 +219,11 @@ check_reply(const SmsProvider *prov, SmsOp op, long http, const SmsReply *r)
 			CHECK(r->json != NULL, "%s: sms_api success without json", name);
 			CHECK(pg_json_valid(r->json),
 				  "%s: sms_api JSON would make jsonb_in() ereport: %.200s", name, r->json);
+			break;
+		case SMS_OP_INBOX:
+			CHECK(r->ninbox == 0 || r->inbox != NULL, "%s: inbox", name);
+			for (int i = 0; i < r->ninbox; i++)
+				CHECK(r->inbox[i].message != NULL, "%s: inbox[%d] without message", name, i);
 			break;
 	}
 	for (int i = 0; i < r->nmessage_ids; i++)
@@ -240,6 +261,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		providers[p]->parse_reply(&args, http, body, len, &reply);
 		check_reply(providers[p], op, http, &reply);
 		arena_reset();
+		if (providers[p]->parse_token_reply != NULL)
+		{
+			/* the token reply goes into a header: no CR/LF, never empty */
+			memset(&reply, 0, sizeof(reply));
+			providers[p]->parse_token_reply(http, body, len, &reply);
+			touch_str(reply.token);
+			touch_str(reply.err.message);
+			touch_str(reply.err.code);
+			if (reply.err.cls == SMS_OK)
+				CHECK(reply.token != NULL && reply.token[0] != '\0' &&
+					  strpbrk(reply.token, "\r\n") == NULL,
+					  "%s: unusable token accepted", providers[p]->name);
+			else
+				CHECK(reply.token == NULL, "%s: token set on error", providers[p]->name);
+			arena_reset();
+		}
 	}
 	free(body);
 	return 0;

@@ -132,6 +132,23 @@ CREATE FUNCTION sms_ir.worker_status(
 COMMENT ON FUNCTION sms_ir.worker_status() IS
   'The outbox worker: pid, state, counters since server start, last error';
 
+CREATE FUNCTION sms_ir.sms_inbox(count int DEFAULT 100)
+  RETURNS TABLE(received_at timestamptz, sender text, line_number text, message text,
+                provider_id text)
+  AS 'MODULE_PATHNAME', 'sms_inbox'
+  LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION sms_ir.sms_inbox(int) IS
+  'The latest messages received on the account''s lines (at most 100)';
+
+CREATE FUNCTION sms_ir.sms_send_to_contacts(message text, group_ids int[] DEFAULT '{}',
+                                            contact_relation_ids int[] DEFAULT '{}',
+                                            continue_on_error boolean DEFAULT true)
+  RETURNS TABLE(pack_id text, message_ids text[], cost numeric)
+  AS 'MODULE_PATHNAME', 'sms_send_to_contacts'
+  LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION sms_ir.sms_send_to_contacts(text, int[], int[], boolean) IS
+  'Send one text to contact groups and single contacts (legacy White SMS, provider smsir_legacy)';
+
 REVOKE ALL ON TABLE sms_ir.outbox, sms_ir.outbox_stats FROM PUBLIC;
 REVOKE ALL ON FUNCTION
   sms_ir._outbox_before_insert(),
@@ -142,5 +159,7 @@ REVOKE ALL ON FUNCTION
   sms_ir.queue_like_to_like(text[], text[], text, timestamptz, text),
   sms_ir.cancel(bigint),
   sms_ir.requeue(bigint),
-  sms_ir.worker_status()
+  sms_ir.worker_status(),
+  sms_ir.sms_inbox(int),
+  sms_ir.sms_send_to_contacts(text, int[], int[], boolean)
 FROM PUBLIC;

@@ -22,6 +22,7 @@
 #include "http.h"
 #include "mobile.h"
 #include "provider.h"
+#include "token.h"
 
 /* Error context for multi-request sends: what was already sent. */
 typedef struct SendProgress
@@ -46,11 +47,34 @@ static void
 checked_config(const SmsProvider *provider, SmsConfig *cfg)
 {
 	sms_current_config(provider, cfg);
+	/* mediapayamak: userName and password in every SOAP body */
+	if (provider == &sms_provider_mediapayamak)
+	{
+		if (cfg->username[0] == '\0' || cfg->password[0] == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					 errmsg("sms_ir.username and sms_ir.password must be set for provider mediapayamak"),
+					 errhint("A superuser sets them with ALTER SYSTEM SET sms_ir.username = '...', ALTER SYSTEM SET sms_ir.password = '...' and SELECT pg_reload_conf().")));
+		return;
+	}
 	if (cfg->api_key[0] == '\0' && cfg->bearer_token[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 				 errmsg("sms_ir.api_key is not set"),
 				 errhint("A superuser sets it with ALTER SYSTEM SET sms_ir.api_key = '...' and SELECT pg_reload_conf().")));
+	if (provider->build_token_request != NULL)
+	{
+		SmsError	err;
+
+		/* token providers (smsir_legacy): UserApiKey + SecretKey -> token */
+		if (cfg->secret_key[0] == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					 errmsg("sms_ir.secret_key must be set for provider %s", provider->name),
+					 errhint("A superuser sets it with ALTER SYSTEM SET sms_ir.secret_key = '...' and SELECT pg_reload_conf().")));
+		if (!sms_token_apply(provider, cfg, NULL, &err))
+			sms_raise_error(provider, &err);
+	}
 }
 
 /* Turn a finished call into a reply (no ereport). */
@@ -84,6 +108,18 @@ execute(const SmsProvider *provider, const SmsArgs *args, SmsReply *reply)
 	call.req = &req;
 	http_perform_one(&call);
 	finish_call(provider, args, &call, reply);
+	if (sms_token_refresh_helps(provider, reply->err.cls))
+	{
+		/* the token expired or was revoked: fetch a new one, retry once */
+		sms_token_forget();
+		checked_config(provider, &cfg);
+		memset(&req, 0, sizeof(req));
+		memset(&call, 0, sizeof(call));
+		provider->build_request(args, &cfg, &req);
+		call.req = &req;
+		http_perform_one(&call);
+		finish_call(provider, args, &call, reply);
+	}
 	if (reply->err.cls != SMS_OK)
 		sms_raise_error(provider, &reply->err);
 }
@@ -242,8 +278,9 @@ sms_send_bulk(PG_FUNCTION_ARGS)
 	sms_args_not_null(PG_ARGISNULL(1), "mobiles");
 	args.message = sms_args_message(text_to_cstring(PG_GETARG_TEXT_PP(0)), "message");
 	args.mobiles = sms_args_mobiles(PG_GETARG_ARRAYTYPE_P(1), &args.nmobiles, "mobiles");
-	args.line_number = sms_args_line_number(PG_ARGISNULL(2) ? NULL :
-											text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	if (!(provider->no_line_number && PG_ARGISNULL(2)))
+		args.line_number = sms_args_line_number(PG_ARGISNULL(2) ? NULL :
+												text_to_cstring(PG_GETARG_TEXT_PP(2)));
 	args.send_at = sms_args_send_at(provider, PG_ARGISNULL(3) ? 0 : PG_GETARG_TIMESTAMPTZ(3),
 									PG_ARGISNULL(3));
 	return send_in_chunks(fcinfo, &args);
@@ -392,6 +429,13 @@ sms_delivery_status(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	execute(provider, &args, &reply);
 	put_deliveries((ReturnSetInfo *) fcinfo->resultinfo, &reply);
+	/* paged reports (smsir_legacy: 50 rows a page) */
+	for (int page = 1; reply.next_id != NULL && page < 1000; page++)
+	{
+		args.after_id = reply.next_id;
+		execute(provider, &args, &reply);
+		put_deliveries((ReturnSetInfo *) fcinfo->resultinfo, &reply);
+	}
 	return (Datum) 0;
 }
 
@@ -451,6 +495,12 @@ sms_delivery_status_array(PG_FUNCTION_ARGS)
 
 		execute(provider, &args[i], &reply);
 		put_deliveries((ReturnSetInfo *) fcinfo->resultinfo, &reply);
+		for (int page = 1; reply.next_id != NULL && page < 1000; page++)
+		{
+			args[i].after_id = reply.next_id;
+			execute(provider, &args[i], &reply);
+			put_deliveries((ReturnSetInfo *) fcinfo->resultinfo, &reply);
+		}
 	}
 	return (Datum) 0;
 }
@@ -579,4 +629,121 @@ sms_normalize_mobile(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_TEXT_P(cstring_to_text(sms_args_mobile(text_to_cstring(PG_GETARG_TEXT_PP(0)),
 													 "normalize_mobile")));
+}
+
+/* sms_inbox(count int DEFAULT 100): the latest received messages. */
+PG_FUNCTION_INFO_V1(sms_inbox);
+Datum
+sms_inbox(PG_FUNCTION_ARGS)
+{
+	const SmsProvider *provider = sms_current_provider();
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	SmsArgs		args;
+	SmsReply	reply;
+
+	sms_args_init(&args, SMS_OP_INBOX);
+	sms_args_not_null(PG_ARGISNULL(0), "count");
+	args.count = PG_GETARG_INT32(0);
+	if (args.count < 1 || args.count > 100)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("count must be between 1 and 100, not %d", args.count),
+				 errhint("Providers return at most 100 received messages per request.")));
+	sms_args_check_supported(provider, &args);
+	InitMaterializedSRF(fcinfo, 0);
+	execute(provider, &args, &reply);
+	for (int i = 0; i < reply.ninbox; i++)
+	{
+		const SmsInboxRow *m = &reply.inbox[i];
+		const char *cols[4] = {m->sender, m->line_number, m->message, m->provider_id};
+		Datum		values[5];
+		bool		nulls[5];
+
+		nulls[0] = m->received_at == 0;
+		values[0] = TimestampTzGetDatum(time_t_to_timestamptz((pg_time_t) m->received_at));
+		for (int c = 0; c < 4; c++)
+		{
+			nulls[c + 1] = cols[c] == NULL;
+			values[c + 1] = cols[c] ? CStringGetTextDatum(cols[c]) : (Datum) 0;
+		}
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* int[] argument as int32s; NULL elements refused. */
+static int32 *
+int_array_arg(ArrayType *arr, int *n, const char *argname)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int32	   *out;
+
+	deconstruct_array(arr, INT4OID, sizeof(int32), true, TYPALIGN_INT,
+					  &elems, &nulls, n);
+	out = palloc(sizeof(int32) * Max(*n, 1));
+	for (int i = 0; i < *n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s must not contain NULL", argname),
+					 errdetail("Element %d is NULL.", i + 1)));
+		out[i] = DatumGetInt32(elems[i]);
+		if (out[i] <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid %s element %d", argname, out[i]),
+					 errdetail("Element %d is not a positive id.", i + 1),
+					 errhint("Pass ids from the provider's contact groups (sms_api('GET', '/users/v1/Contacts/GetContactGroups')).")));
+	}
+	return out;
+}
+
+/*
+ * sms_send_to_contacts(message, group_ids, contact_relation_ids,
+ * continue_on_error): the legacy White SMS Message/Send to contact groups
+ * and single contacts.  Same result shape as sms_send_bulk.
+ */
+PG_FUNCTION_INFO_V1(sms_send_to_contacts);
+Datum
+sms_send_to_contacts(PG_FUNCTION_ARGS)
+{
+	const SmsProvider *provider = sms_current_provider();
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	SmsArgs		args;
+	SmsReply	reply;
+	SendProgress progress;
+
+	sms_args_init(&args, SMS_OP_CONTACTS);
+	if (provider != &sms_provider_legacy)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("provider %s does not support %s", provider->name,
+						sms_op_name(args.op)),
+				 errhint("Contact groups belong to the legacy White SMS API (sms_ir.provider = 'smsir_legacy'); "
+						 "send to numbers with sms_send_bulk().")));
+	sms_args_not_null(PG_ARGISNULL(0), "message");
+	sms_args_not_null(PG_ARGISNULL(1), "group_ids");
+	sms_args_not_null(PG_ARGISNULL(2), "contact_relation_ids");
+	sms_args_not_null(PG_ARGISNULL(3), "continue_on_error");
+	args.message = sms_args_message(text_to_cstring(PG_GETARG_TEXT_PP(0)), "message");
+	args.group_ids = int_array_arg(PG_GETARG_ARRAYTYPE_P(1), &args.ngroup_ids, "group_ids");
+	args.relation_ids = int_array_arg(PG_GETARG_ARRAYTYPE_P(2), &args.nrelation_ids,
+									  "contact_relation_ids");
+	args.continue_on_error = PG_GETARG_BOOL(3);
+	if (args.ngroup_ids == 0 && args.nrelation_ids == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("no recipients given"),
+				 errhint("Pass group_ids, contact_relation_ids or both.")));
+	sms_args_check_supported(provider, &args);
+
+	InitMaterializedSRF(fcinfo, 0);
+	execute(provider, &args, &reply);
+	progress.done = 0;
+	progress.total = 1;
+	initStringInfo(&progress.packs);
+	put_send_row(rsinfo, &reply, &progress);
+	return (Datum) 0;
 }

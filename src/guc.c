@@ -18,6 +18,9 @@
 int			sms_ir_provider = SMS_PROVIDER_SMSIR;
 char	   *sms_ir_api_key = NULL;
 char	   *sms_ir_bearer_token = NULL;
+char	   *sms_ir_secret_key = NULL;
+char	   *sms_ir_username = NULL;
+char	   *sms_ir_password = NULL;
 char	   *sms_ir_line_number = NULL;
 char	   *sms_ir_base_url = NULL;
 int			sms_ir_timeout_ms = 10000;
@@ -46,6 +49,8 @@ static const struct config_enum_entry guarantee_options[] = {
 static const struct config_enum_entry provider_options[] = {
 	{"smsir", SMS_PROVIDER_SMSIR, false},
 	{"smsafzar", SMS_PROVIDER_SMSAFZAR, false},
+	{"mediapayamak", SMS_PROVIDER_MEDIAPAYAMAK, false},
+	{"smsir_legacy", SMS_PROVIDER_SMSIR_LEGACY, false},
 	{NULL, 0, false}
 };
 
@@ -75,6 +80,30 @@ sms_ir_define_gucs(void)
 							   "Bearer token of the provider account (secret; smsafzar).",
 							   "When set, smsafzar requests carry Authorization: Bearer instead of X-Api-Key.  Readable and settable by superusers only.",
 							   &sms_ir_bearer_token,
+							   "",
+							   PGC_SUSET, SECRET_FLAGS,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("sms_ir.secret_key",
+							   "Secret key of the provider account (secret; smsir_legacy).",
+							   "Sent as SecretKey, with sms_ir.api_key as UserApiKey, to fetch the legacy sms.ir token.  Readable and settable by superusers only.",
+							   &sms_ir_secret_key,
+							   "",
+							   PGC_SUSET, SECRET_FLAGS,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("sms_ir.username",
+							   "User name of the provider account (secret; mediapayamak).",
+							   "Sent as userName in every MediaPayamak SOAP request.  Readable and settable by superusers only.",
+							   &sms_ir_username,
+							   "",
+							   PGC_SUSET, SECRET_FLAGS,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("sms_ir.password",
+							   "Password of the provider account (secret; mediapayamak).",
+							   "Sent as password in every MediaPayamak SOAP request.  Readable and settable by superusers only.",
+							   &sms_ir_password,
 							   "",
 							   PGC_SUSET, SECRET_FLAGS,
 							   NULL, NULL, NULL);

@@ -9,12 +9,17 @@
 typedef enum SmsProviderId
 {
 	SMS_PROVIDER_SMSIR = 0,
-	SMS_PROVIDER_SMSAFZAR
+	SMS_PROVIDER_SMSAFZAR,
+	SMS_PROVIDER_MEDIAPAYAMAK = 2,
+	SMS_PROVIDER_SMSIR_LEGACY = 3
 } SmsProviderId;
 
 extern int	sms_ir_provider;
 extern char *sms_ir_api_key;
 extern char *sms_ir_bearer_token;
+extern char *sms_ir_secret_key;
+extern char *sms_ir_username;
+extern char *sms_ir_password;
 extern char *sms_ir_line_number;
 extern char *sms_ir_base_url;
 extern int	sms_ir_timeout_ms;

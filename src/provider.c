@@ -17,6 +17,10 @@ sms_current_provider(void)
 			return &sms_provider_smsir;
 		case SMS_PROVIDER_SMSAFZAR:
 			return &sms_provider_smsafzar;
+		case SMS_PROVIDER_MEDIAPAYAMAK:
+			return &sms_provider_mediapayamak;
+		case SMS_PROVIDER_SMSIR_LEGACY:
+			return &sms_provider_legacy;
 	}
 	elog(ERROR, "unknown sms_ir.provider %d", sms_ir_provider);
 	return NULL;				/* keep compiler quiet */
@@ -30,6 +34,10 @@ sms_provider_by_name(const char *name)
 		return &sms_provider_smsir;
 	if (strcmp(name, sms_provider_smsafzar.name) == 0)
 		return &sms_provider_smsafzar;
+	if (strcmp(name, sms_provider_mediapayamak.name) == 0)
+		return &sms_provider_mediapayamak;
+	if (strcmp(name, sms_provider_legacy.name) == 0)
+		return &sms_provider_legacy;
 	return NULL;
 }
 
@@ -47,6 +55,10 @@ sms_current_config(const SmsProvider *provider, SmsConfig *cfg)
 	cfg->api_key = sms_ir_api_key ? sms_ir_api_key : "";
 	cfg->bearer_token = sms_ir_bearer_token ? sms_ir_bearer_token : "";
 	cfg->line_number = sms_ir_line_number ? sms_ir_line_number : "";
+	cfg->secret_key = sms_ir_secret_key ? sms_ir_secret_key : "";
+	cfg->token = NULL;
+	cfg->username = sms_ir_username ? sms_ir_username : "";
+	cfg->password = sms_ir_password ? sms_ir_password : "";
 }
 
 int

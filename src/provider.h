@@ -21,7 +21,9 @@ typedef enum SmsOp
 	SMS_OP_CREDIT,
 	SMS_OP_LINES,
 	SMS_OP_CANCEL,
-	SMS_OP_RAW
+	SMS_OP_RAW,
+	SMS_OP_INBOX,
+	SMS_OP_CONTACTS			/* legacy sms_send_to_contacts (Message/Send) */
 } SmsOp;
 
 typedef struct SmsParam
@@ -49,6 +51,14 @@ typedef struct SmsArgs
 	char	   *raw_method;		/* RAW */
 	char	   *raw_path;
 	char	   *raw_body;		/* JSON text or NULL */
+	int			count;			/* INBOX: how many messages at most */
+	/* CONTACTS (message in `message`) */
+	int32	   *group_ids;
+	int			ngroup_ids;
+	int32	   *relation_ids;
+	int			nrelation_ids;
+	bool		continue_on_error;
+	char	   *after_id;		/* STATUS: next page after this id (NULL: first page) */
 } SmsArgs;
 
 /* Connection settings a request is built with (a snapshot of the GUCs). */
@@ -58,6 +68,10 @@ typedef struct SmsConfig
 	const char *api_key;
 	const char *bearer_token;	/* "" when not set */
 	const char *line_number;	/* sms_ir.line_number, "" when not set */
+	const char *secret_key;		/* sms_ir.secret_key, "" when not set */
+	const char *token;		/* session token (providers with token hooks), or NULL */
+	const char *username;		/* sms_ir.username, "" when not set (mediapayamak) */
+	const char *password;		/* sms_ir.password, "" when not set (mediapayamak) */
 } SmsConfig;
 
 #define SMS_MAX_HEADERS 6
@@ -108,6 +122,16 @@ typedef struct SmsDelivery
 	char	   *detail;
 } SmsDelivery;
 
+/* One received message (sms_inbox). */
+typedef struct SmsInboxRow
+{
+	int64		received_at;	/* unix seconds; 0 when the provider gave none */
+	char	   *sender;			/* the mobile that sent it (canonical when possible) */
+	char	   *line_number;	/* our line that received it */
+	char	   *message;
+	char	   *provider_id;	/* the provider's id of the message, or NULL */
+} SmsInboxRow;
+
 typedef struct SmsReply
 {
 	SmsError	err;			/* err.cls == SMS_OK on success */
@@ -130,6 +154,13 @@ typedef struct SmsReply
 	bool		cancelled;
 	/* RAW */
 	char	   *json;
+	/* INBOX */
+	SmsInboxRow *inbox;
+	int			ninbox;
+	/* token request (build_token_request) */
+	char	   *token;
+	/* STATUS: more rows follow; ask again with args->after_id = next_id */
+	char	   *next_id;
 } SmsReply;
 
 typedef struct SmsProvider
@@ -153,15 +184,33 @@ typedef struct SmsProvider
 								  SmsRequest *req);
 	void		(*parse_reply) (const SmsArgs *args, long http_status,
 								const char *body, size_t len, SmsReply *reply);
+
+	/*
+	 * Optional session token (NULL for providers without one).  When set,
+	 * src/token.c fetches a token with this request before the first call,
+	 * caches it per process in cfg->token, and on an SMS_ERR_AUTH reply
+	 * fetches a new one and retries once.  parse_token_reply sets
+	 * reply->token, or an error (SMS_ERR_AUTH for bad credentials).
+	 */
+	void		(*build_token_request) (const SmsConfig *cfg, SmsRequest *req);
+	void		(*parse_token_reply) (long http_status, const char *body,
+									  size_t len, SmsReply *reply);
+	/* sends go out from the account's own line: no sender line needed */
+	bool		no_line_number;
+	/* STATUS takes the pack id (one request per pack, a row per recipient) */
+	bool		status_by_pack;
 } SmsProvider;
 
 extern const SmsProvider sms_provider_smsir;
 extern const SmsProvider sms_provider_smsafzar;
+extern const SmsProvider sms_provider_legacy;
+extern const SmsProvider sms_provider_mediapayamak;
 
 /* provider.c */
 extern const SmsProvider *sms_current_provider(void);
 extern const SmsProvider *sms_provider_by_name(const char *name);
 extern char *sms_error_text(const SmsError *err);
+extern char *sms_url_segment(const char *s);
 extern void sms_current_config(const SmsProvider *provider, SmsConfig *cfg);
 extern const char *sms_op_name(SmsOp op);
 extern bool sms_error_is_transient(SmsErrorClass cls);

@@ -64,6 +64,12 @@ static const SmsafzarStatus smsafzar_statuses[] = {
 static bool
 smsafzar_supports(const SmsArgs *args, const char **hint)
 {
+	if (args->op == SMS_OP_INBOX)
+	{
+		*hint = "The smsafzar API documentation this version follows has no received-messages "
+			"endpoint; read them in the smsafzar panel.";
+		return false;
+	}
 	if (args->op == SMS_OP_LINES)
 	{
 		*hint = "smsafzar has no API for listing sender lines: see them in the smsafzar panel "
@@ -71,23 +77,6 @@ smsafzar_supports(const SmsArgs *args, const char **hint)
 		return false;
 	}
 	return true;
-}
-
-static char *
-url_segment(const char *s)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-	{
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-			(*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' || *p == '~')
-			appendStringInfoChar(&buf, (char) *p);
-		else
-			appendStringInfo(&buf, "%%%02X", *p);
-	}
-	return buf.data;
 }
 
 /* The sender: the argument, else sms_ir.line_number; NULL leaves it out. */
@@ -175,11 +164,13 @@ smsafzar_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *re
 			path = "/account/balance";
 			break;
 		case SMS_OP_LINES:
-			path = "/account/lines";	/* never used: supports() refuses */
+		case SMS_OP_INBOX:
+		case SMS_OP_CONTACTS:
+			path = "/";			/* never used: supports() refuses these */
 			break;
 		case SMS_OP_CANCEL:
 			req->method = "DELETE";
-			path = psprintf("/messages/send/scheduled/%s", url_segment(args->id));
+			path = psprintf("/messages/send/scheduled/%s", sms_url_segment(args->id));
 			break;
 		case SMS_OP_RAW:
 			req->method = args->raw_method;
@@ -413,12 +404,15 @@ parse_ok(const SmsArgs *args, struct json_object *obj, SmsReply *reply)
 						return false;
 					reply->ndeliveries++;
 				}
+				/* ids the provider does not know are left out of its report */
 				return true;
 			}
 		case SMS_OP_CREDIT:
 			reply->number = amount_text(sms_json_get_ci(obj, "balance"));
 			return reply->number != NULL;
+		case SMS_OP_INBOX:
 		case SMS_OP_LINES:
+		case SMS_OP_CONTACTS:
 			return false;
 		case SMS_OP_CANCEL:
 			reply->cancelled = true;

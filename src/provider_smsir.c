@@ -79,24 +79,6 @@ smsir_supports(const SmsArgs *args, const char **hint)
 	return true;
 }
 
-/* Percent-encode a path segment. */
-static char *
-url_segment(const char *s)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-	{
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-			(*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' || *p == '~')
-			appendStringInfoChar(&buf, (char) *p);
-		else
-			appendStringInfo(&buf, "%%%02X", *p);
-	}
-	return buf.data;
-}
-
 static struct json_object *
 string_array(char **items, int n)
 {
@@ -163,7 +145,7 @@ smsir_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
 			}
 			break;
 		case SMS_OP_STATUS:
-			path = psprintf("/v1/send/%s", url_segment(args->id));
+			path = psprintf("/v1/send/%s", sms_url_segment(args->id));
 			break;
 		case SMS_OP_CREDIT:
 			path = "/v1/credit";
@@ -173,11 +155,17 @@ smsir_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
 			break;
 		case SMS_OP_CANCEL:
 			req->method = "DELETE";
-			path = psprintf("/v1/send/scheduled/%s", url_segment(args->id));
+			path = psprintf("/v1/send/scheduled/%s", sms_url_segment(args->id));
 			break;
 		case SMS_OP_RAW:
 			req->method = args->raw_method;
 			path = args->raw_path;
+			break;
+		case SMS_OP_INBOX:
+			path = psprintf("/v1/receive/latest?count=%d", args->count);
+			break;
+		case SMS_OP_CONTACTS:
+			path = "/";		/* never used: supports() refuses it */
 			break;
 	}
 
@@ -394,6 +382,37 @@ delivery_row(struct json_object *data, SmsDelivery *d, const char *fallback_id)
 	}
 }
 
+/* data of GET /v1/receive/latest: [{number, messageText, mobile, receivedDateTime}] */
+static bool
+inbox_rows(struct json_object *data, SmsReply *reply)
+{
+	if (data == NULL || !json_object_is_type(data, json_type_array))
+		return false;
+	reply->ninbox = (int) json_object_array_length(data);
+	reply->inbox = palloc0(sizeof(SmsInboxRow) * Max(reply->ninbox, 1));
+	for (int i = 0; i < reply->ninbox; i++)
+	{
+		struct json_object *m = json_object_array_get_idx(data, i);
+		SmsInboxRow *row = &reply->inbox[i];
+		char		canonical[SMS_MOBILE_LEN + 1];
+		int64		when;
+
+		if (!json_object_is_type(m, json_type_object))
+			return false;
+		row->sender = sms_json_scalar_text(sms_json_get_ci(m, "mobile"));
+		if (row->sender && sms_mobile_normalize(row->sender, canonical))
+			row->sender = pstrdup(canonical);
+		row->line_number = sms_json_scalar_text(sms_json_get_ci(m, "number"));
+		row->message = sms_json_scalar_text(sms_json_get_ci(m, "messageText"));
+		row->provider_id = sms_json_scalar_text(sms_json_get_ci(m, "id"));
+		if (sms_json_int64(sms_json_get_ci(m, "receivedDateTime"), &when))
+			row->received_at = when;
+		if (row->message == NULL)
+			return false;
+	}
+	return true;
+}
+
 /* Parse `data` of a successful envelope; false if its shape is wrong. */
 static bool
 parse_data(const SmsArgs *args, struct json_object *data, SmsReply *reply)
@@ -442,6 +461,10 @@ parse_data(const SmsArgs *args, struct json_object *data, SmsReply *reply)
 			return true;
 		case SMS_OP_RAW:
 			return true;
+		case SMS_OP_INBOX:
+			return inbox_rows(data, reply);
+		case SMS_OP_CONTACTS:
+			return false;
 	}
 	return false;
 }

@@ -59,6 +59,10 @@ sms_op_name(SmsOp op)
 			return "sms_cancel_scheduled";
 		case SMS_OP_RAW:
 			return "sms_api";
+		case SMS_OP_INBOX:
+			return "sms_inbox";
+		case SMS_OP_CONTACTS:
+			return "sms_send_to_contacts";
 	}
 	return "unknown operation";
 }
@@ -77,5 +81,23 @@ sms_error_text(const SmsError *err)
 		appendStringInfo(&buf, " (%s)", err->detail);
 	if (err->http_status)
 		appendStringInfo(&buf, " [HTTP %d]", err->http_status);
+	return buf.data;
+}
+
+/* Percent-encode one URL path segment (RFC 3986 unreserved characters pass). */
+char *
+sms_url_segment(const char *s)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+	{
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+			(*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' || *p == '~')
+			appendStringInfoChar(&buf, (char) *p);
+		else
+			appendStringInfo(&buf, "%%%02X", *p);
+	}
 	return buf.data;
 }

@@ -56,6 +56,7 @@
 #include "mobile.h"
 #include "payload.h"
 #include "provider.h"
+#include "token.h"
 #include "worker.h"
 
 /* Longest sleep, so a pending DROP DATABASE (which waits 5 s) sees us go. */
@@ -79,6 +80,8 @@ typedef struct OutboxRow
 	char	   *result;			/* jsonb text or NULL */
 	char	   *last_error;
 	TimestampTz next_at;		/* for 'queued' */
+	bool		token_failed;	/* the provider token could not be fetched */
+	SmsError	token_error;	/* ... and why */
 } OutboxRow;
 
 static MemoryContext batch_cxt = NULL;
@@ -280,7 +283,9 @@ judge(OutboxRow *row)
 	}
 
 	memset(&reply, 0, sizeof(reply));
-	if (row->call.transport != SMS_OK)
+	if (row->token_failed)
+		reply.err = row->token_error;
+	else if (row->call.transport != SMS_OK)
 		sms_set_error(&reply, row->call.transport, (int) row->call.status, NULL,
 					  row->call.transport_message, NULL);
 	else
@@ -297,6 +302,20 @@ judge(OutboxRow *row)
 	}
 
 	row->last_error = sms_error_text(&reply.err);
+
+	/*
+	 * The provider refused its session token (expired or revoked): forget it
+	 * and send again at once; the next batch fetches a new token.  A token
+	 * that cannot be fetched (token_failed) is a real auth failure.
+	 */
+	if (sms_token_refresh_helps(row->provider, cls) && !row->token_failed &&
+		row->attempts < sms_ir_max_attempts)
+	{
+		sms_token_forget();
+		row->status = "queued";
+		row->next_at = GetCurrentTimestamp();
+		return;
+	}
 
 	/*
 	 * Did the provider perhaps act on it?  A timeout or broken connection
@@ -534,12 +553,31 @@ send_rows(OutboxRow *rows, int n)
 	HttpRunOptions opts;
 	int			ncalls = 0;
 	SmsConfig	cfg;
+	const SmsProvider *token_failed = NULL;
+	SmsError	token_err;
 
+	worker_http_options(&opts);
 	for (int i = 0; i < n; i++)
 	{
 		if (rows[i].status != NULL)
 			continue;			/* already judged (bad payload) */
 		sms_current_config(rows[i].provider, &cfg);
+		/* providers with a session token: fetched at most once per batch */
+		if (rows[i].provider->build_token_request != NULL &&
+			(rows[i].provider == token_failed ||
+			 !sms_token_apply(rows[i].provider, &cfg, &opts, &token_err)))
+		{
+			token_failed = rows[i].provider;
+			rows[i].token_failed = true;
+			rows[i].token_error = token_err;
+			rows[i].call.done = true;
+			rows[i].call.transport = token_err.cls;
+			rows[i].call.status = token_err.http_status;
+			rows[i].call.transport_message = token_err.message;
+			rows[i].call.retry_after = token_err.retry_after;
+			judge(&rows[i]);
+			continue;
+		}
 		rows[i].provider->build_request(&rows[i].args, &cfg, &rows[i].req);
 		rows[i].call.req = &rows[i].req;
 		rows[i].call.user = &rows[i];
@@ -558,7 +596,6 @@ send_rows(OutboxRow *rows, int n)
 	SpinLockRelease(&sms_worker_shared->mutex);
 	pgstat_report_activity(STATE_RUNNING, "sms_ir: sending");
 
-	worker_http_options(&opts);
 	(void) http_run(calls, ncalls, &opts);
 
 	SpinLockAcquire(&sms_worker_shared->mutex);
@@ -633,8 +670,10 @@ track_delivery(void)
 	int			ncalls = 0;
 	int		   *call_row;
 	char	  **row_status;
+	HttpRunOptions token_opts;
 
 	MemoryContextReset(batch_cxt);
+	worker_http_options(&token_opts);
 	begin_xact("sms_ir: tracking delivery");
 	if (!outbox_exists() ||
 		SPI_execute(psprintf("SELECT id, provider, kind, result FROM sms_ir.outbox"
@@ -667,7 +706,31 @@ track_delivery(void)
 
 		rows[i].id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 		rows[i].provider = sms_provider_by_name(provider);
-		if (rows[i].provider != NULL &&
+		if (rows[i].provider != NULL && rows[i].provider->status_by_pack)
+		{
+			/* one request per row, by pack id, with the session token if any */
+			SmsArgs    *a;
+			SmsRequest *req;
+			SmsConfig	cfg;
+			SmsError	err;
+
+			sms_current_config(rows[i].provider, &cfg);
+			if (getKeyJsonValueFromContainer(&result->root, "pack_id", 7, &ids) &&
+				ids.type == jbvString && ncalls < n * 100 &&
+				sms_token_apply(rows[i].provider, &cfg, &token_opts, &err))
+			{
+				a = palloc0(sizeof(SmsArgs));
+				req = palloc0(sizeof(SmsRequest));
+				sms_args_init(a, SMS_OP_STATUS);
+				a->id = pnstrdup(ids.val.string.val, ids.val.string.len);
+				rows[i].provider->build_request(a, &cfg, req);
+				calls[ncalls].req = req;
+				calls[ncalls].user = a;
+				call_row[ncalls] = i;
+				ncalls++;
+			}
+		}
+		else if (rows[i].provider != NULL &&
 			getKeyJsonValueFromContainer(&result->root, "message_ids", 11, &ids) &&
 			ids.type == jbvBinary)
 		{
@@ -722,16 +785,24 @@ track_delivery(void)
 			rows[r].provider->parse_reply((SmsArgs *) calls[c].user, calls[c].status,
 										  calls[c].body.data, calls[c].body.len, &reply);
 			if (reply.err.cls != SMS_OK || reply.ndeliveries < 1)
+			{
+				if (sms_token_refresh_helps(rows[r].provider, reply.err.cls))
+					sms_token_forget();
 				continue;
-			st = reply.deliveries[0].status;
-			if (row_status[r] == NULL || strcmp(row_status[r], st) == 0)
-				row_status[r] = (char *) st;
-			else if (strcmp(st, "queued") == 0 || strcmp(row_status[r], "queued") == 0)
-				row_status[r] = "queued";
-			else if (strcmp(st, "sent") == 0 || strcmp(row_status[r], "sent") == 0)
-				row_status[r] = "sent";
-			else
-				row_status[r] = "failed";	/* mix of delivered and failed */
+			}
+			/* by message id: one delivery a call; by pack id: one per recipient */
+			for (int d = 0; d < (rows[r].provider->status_by_pack ? reply.ndeliveries : 1); d++)
+			{
+				st = reply.deliveries[d].status;
+				if (row_status[r] == NULL || strcmp(row_status[r], st) == 0)
+					row_status[r] = (char *) st;
+				else if (strcmp(st, "queued") == 0 || strcmp(row_status[r], "queued") == 0)
+					row_status[r] = "queued";
+				else if (strcmp(st, "sent") == 0 || strcmp(row_status[r], "sent") == 0)
+					row_status[r] = "sent";
+				else
+					row_status[r] = "failed";	/* mix of delivered and failed */
+			}
 		}
 		for (int i = 0; i < n; i++)
 		{

@@ -11,8 +11,8 @@ printed on stdout.  HTTP/1.1 with keep-alive; SIGTERM/SIGINT exit cleanly (0).
 Providers (dispatched by path prefix, one class per provider):
     /v1/          sms.ir REST v1 (header X-API-KEY)            -- implemented
     /messages/, /account/   smsafzar (test/mock_smsafzar.py)  -- implemented
-    /SendService.svc        MediaPayamak SOAP                  -- not yet
-    /users/v1/              legacy sms.ir "White SMS"          -- not yet
+    /SendService.svc        MediaPayamak SOAP (test/mock_mediapayamak.py) -- implemented
+    /users/v1/              legacy sms.ir "White SMS" (test/mock_legacy.py) -- implemented
 
 sms.ir v1: POST /v1/send/bulk, POST /v1/send/likeToLike, POST /v1/send/verify,
 GET /v1/send/{messageId}, GET /v1/send/pack/{packId}, GET /v1/credit, GET /v1/line,
@@ -765,6 +765,20 @@ class Mock:
         if mock_smsafzar is not None:
             self.smsafzar = mock_smsafzar.SmsAfzar(self, Reply)
             self.providers.append(self.smsafzar)
+        try:  # MediaPayamak SOAP lives in its own module (test/mock_mediapayamak.py)
+            import mock_mediapayamak
+        except ImportError:
+            mock_mediapayamak = None
+        if mock_mediapayamak is not None:
+            self.mediapayamak = mock_mediapayamak.MediaPayamak(self, Reply)
+            self.providers.append(self.mediapayamak)
+        try:  # legacy sms.ir White SMS lives in its own module (test/mock_legacy.py)
+            import mock_legacy
+        except ImportError:
+            mock_legacy = None
+        if mock_legacy is not None:
+            self.legacy = mock_legacy.SmsIrLegacy(self, Reply)
+            self.providers.append(self.legacy)
         self.prefix_table = [(p.lower(), prov) for prov in self.providers for p in prov.prefixes]
 
     def next_trace_id(self):
@@ -857,6 +871,10 @@ class Mock:
                      "/__mock/delivery", "/__mock/credit", "/__mock/inbox"):
                 return method_not_allowed(req, ["GET" if p in ("/__mock/requests",
                                                                "/__mock/count") else "POST"])
+            for prov in self.providers:  # a provider module's own controls
+                r = prov.control(req, p, m, body) if hasattr(prov, "control") else None
+                if r is not None:
+                    return r
             return not_found()
         except ValueError as e:
             return bad(str(e))

@@ -1,0 +1,604 @@
+/*
+ * provider_legacy.c -- the legacy sms.ir "White SMS" API (seed 003, SPEC §3).
+ *
+ * JSON over HTTPS under /users/v1/.  Every call but Token/GetToken carries
+ * the header x-sms-ir-secure-token with a token that
+ * POST /users/v1/Token/GetToken {UserApiKey, SecretKey} returns as TokenKey
+ * (valid 30 minutes, the seed says).  src/token.c fetches, caches and
+ * refreshes it through this provider's build_token_request /
+ * parse_token_reply hooks.  Every reply is an object with IsSuccessful,
+ * Message and ErrorCode; HTTP 200 with IsSuccessful false is an error.
+ *
+ *   sms_send_bulk         POST Message/SendByMobileNumbers {Message, MobileNumbers[],
+ *                         CanContinueInCaseOfError}  (SPEC §3; not in the seed)
+ *   sms_send_to_contacts  POST Message/Send {Message, ContactGroupIds[],
+ *                         ContactRelationIds[], CanContinueInCaseOfError}
+ *   sms_delivery_status   GET  Message/GetSentMessagesMobileNumbers?lastId=0&batchKey=
+ *   sms_credit            GET  WhiteSms/GetUserInfo -> Credit
+ *   sms_api               any path, token applied
+ *
+ * What the seed does not document and this file decides (README
+ * "smsir_legacy"): the error codes (none are listed: any IsSuccessful false
+ * is a rejection carrying ErrorCode and Message, HTTP 401 or a Message
+ * naming the token is an auth failure); the DeliveryStatus strings beyond
+ * the three the seed names; SendByMobileNumbers' reply (taken to be
+ * Message/Send's: BatchKey, Ids[{ID, MobileNumber}]); mobiles are sent as
+ * 09xxxxxxxxx strings.  The seed has no template, scheduling, line-list,
+ * cancel or inbox endpoint: those functions raise feature_not_supported.
+ */
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+
+#include "json.h"
+#include "mobile.h"
+#include "provider.h"
+
+#define LEGACY_PREFIX "/users/v1/"
+/* GetSentMessagesMobileNumbers returns 50 rows a page (the seed) */
+#define LEGACY_PAGE 50
+
+typedef struct LegacyStatus
+{
+	const char *text;			/* DeliveryStatus, normalized (see norm_fa) */
+	const char *status;
+	const char *meaning;
+} LegacyStatus;
+
+/* The first three are the seed's examples; the rest README "smsir_legacy". */
+static const LegacyStatus legacy_statuses[] = {
+	{"رسیده به گوشی", "delivered", "delivered to the handset"},
+	{"رسیده به مخابرات", "sent", "reached the operator"},
+	{"نرسیده به گوشی", "failed", "not delivered to the handset"},
+	{"نرسیده به مخابرات", "failed", "did not reach the operator"},
+	{"در صف ارسال", "queued", "waiting in the send queue"},
+	{"ارسال شده", "sent", "sent, no delivery report yet"},
+	{"لیست سیاه", "failed", "the number is on the blacklist"},
+};
+
+static bool
+legacy_supports(const SmsArgs *args, const char **hint)
+{
+	switch (args->op)
+	{
+		case SMS_OP_BULK:
+			if (args->send_at != 0)
+			{
+				*hint = "The White SMS API cannot schedule a send: pass send_at => NULL, or queue it "
+					"with sms_ir.queue_bulk(..., send_after => ...).";
+				return false;
+			}
+			return true;
+		case SMS_OP_LIKE_TO_LIKE:
+			*hint = "The White SMS API sends one text to many numbers: call sms_send_bulk() once per text.";
+			return false;
+		case SMS_OP_VERIFY:
+		case SMS_OP_TEMPLATE:
+			*hint = "The White SMS API has no template (ultra fast) send: set sms_ir.provider = 'smsir' "
+				"and call sms_send_verify(), or send the text with sms_send_bulk().";
+			return false;
+		case SMS_OP_LINES:
+			*hint = "White SMS sends from the account's own line and has no API listing lines: see "
+				"the sms.ir panel.";
+			return false;
+		case SMS_OP_CANCEL:
+			*hint = "The White SMS API cannot schedule sends, so there is nothing to cancel: cancel "
+				"queued rows with sms_ir.cancel(id).";
+			return false;
+		case SMS_OP_INBOX:
+			*hint = "The White SMS API has no received-messages endpoint: set sms_ir.provider = 'smsir' "
+				"to read the inbox.";
+			return false;
+		case SMS_OP_STATUS:
+			if (args->nids > 1)
+			{
+				*hint = "Pass one batch key at a time.";
+				return false;
+			}
+			return true;
+		case SMS_OP_CREDIT:
+		case SMS_OP_RAW:
+		case SMS_OP_CONTACTS:
+			return true;
+	}
+	return false;
+}
+
+static char *
+url_component(const char *s)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+	{
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+			(*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' || *p == '~')
+			appendStringInfoChar(&buf, (char) *p);
+		else
+			appendStringInfo(&buf, "%%%02X", *p);
+	}
+	return buf.data;
+}
+
+static struct json_object *
+int_array(const int32 *items, int n)
+{
+	struct json_object *arr = json_object_new_array_ext(Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		json_object_array_add(arr, json_object_new_int(items[i]));
+	return arr;
+}
+
+static void
+finish_request(const SmsConfig *cfg, const char *path, struct json_object *body,
+			   const char *raw_body, SmsRequest *req)
+{
+	req->url = psprintf("%s%s", cfg->base_url, path);
+	req->nheaders = 0;
+	if (cfg->token != NULL && cfg->token[0] != '\0')
+		req->headers[req->nheaders++] = psprintf("x-sms-ir-secure-token: %s", cfg->token);
+	req->headers[req->nheaders++] = "Accept: application/json";
+	/* the seed lists Content-Type: application/json for every method */
+	req->headers[req->nheaders++] = "Content-Type: application/json";
+	if (body != NULL)
+	{
+		req->body = sms_json_to_cstring(body);
+		json_object_put(body);
+	}
+	else
+		req->body = raw_body ? pstrdup(raw_body) : NULL;
+}
+
+static void
+legacy_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
+{
+	struct json_object *body = NULL;
+	const char *path = "/";
+
+	req->method = "GET";
+	switch (args->op)
+	{
+		case SMS_OP_BULK:
+			{
+				struct json_object *mobiles = json_object_new_array_ext(args->nmobiles);
+
+				req->method = "POST";
+				path = LEGACY_PREFIX "Message/SendByMobileNumbers";
+				body = json_object_new_object();
+				json_object_object_add(body, "Message", json_object_new_string(args->message));
+				for (int i = 0; i < args->nmobiles; i++)
+					json_object_array_add(mobiles, json_object_new_string(args->mobiles[i]));
+				json_object_object_add(body, "MobileNumbers", mobiles);
+				json_object_object_add(body, "CanContinueInCaseOfError",
+									   json_object_new_boolean(true));
+			}
+			break;
+		case SMS_OP_CONTACTS:
+			req->method = "POST";
+			path = LEGACY_PREFIX "Message/Send";
+			body = json_object_new_object();
+			json_object_object_add(body, "Message", json_object_new_string(args->message));
+			json_object_object_add(body, "ContactGroupIds",
+								   int_array(args->group_ids, args->ngroup_ids));
+			json_object_object_add(body, "ContactRelationIds",
+								   int_array(args->relation_ids, args->nrelation_ids));
+			json_object_object_add(body, "CanContinueInCaseOfError",
+								   json_object_new_boolean(args->continue_on_error));
+			break;
+		case SMS_OP_STATUS:
+			path = psprintf(LEGACY_PREFIX "Message/GetSentMessagesMobileNumbers?lastId=%s&batchKey=%s",
+							args->after_id ? url_component(args->after_id) : "0",
+							url_component(args->nids > 0 ? args->ids[0] : args->id));
+			break;
+		case SMS_OP_CREDIT:
+			path = LEGACY_PREFIX "WhiteSms/GetUserInfo";
+			break;
+		case SMS_OP_RAW:
+			req->method = args->raw_method;
+			path = args->raw_path;
+			break;
+		case SMS_OP_LIKE_TO_LIKE:
+		case SMS_OP_VERIFY:
+		case SMS_OP_TEMPLATE:
+		case SMS_OP_LINES:
+		case SMS_OP_CANCEL:
+		case SMS_OP_INBOX:
+			break;				/* never used: supports() refuses these */
+	}
+	finish_request(cfg, path, body,
+				   args->op == SMS_OP_RAW ? args->raw_body : NULL, req);
+}
+
+static void
+legacy_build_token_request(const SmsConfig *cfg, SmsRequest *req)
+{
+	struct json_object *body = json_object_new_object();
+
+	json_object_object_add(body, "UserApiKey", json_object_new_string(cfg->api_key));
+	json_object_object_add(body, "SecretKey", json_object_new_string(cfg->secret_key));
+	req->method = "POST";
+	/* no token header on this one: cfg->token is NULL here */
+	finish_request(cfg, LEGACY_PREFIX "Token/GetToken", body, NULL, req);
+}
+
+/* Amount as numeric text: a JSON number or a string of digits; NULL if not. */
+static char *
+amount_text(struct json_object *obj)
+{
+	char	   *s = sms_json_scalar_text(obj);
+	const char *p;
+	bool		dot = false;
+	int			digits = 0;
+
+	if (s == NULL || strlen(s) > 100 || json_object_is_type(obj, json_type_boolean))
+		return NULL;
+	p = s;
+	if (*p == '-')
+		p++;
+	for (; *p; p++)
+	{
+		if (*p >= '0' && *p <= '9')
+			digits++;
+		else if (*p == '.' && !dot && digits > 0 && p[1] >= '0' && p[1] <= '9')
+			dot = true;
+		else
+			return NULL;
+	}
+	return digits > 0 ? s : NULL;
+}
+
+/*
+ * Normalize Persian text for comparison: Arabic yeh/kaf to Persian, ZWNJ and
+ * runs of spaces to one space, trimmed.
+ */
+static char *
+norm_fa(const char *s)
+{
+	StringInfoData buf;
+	const unsigned char *p = (const unsigned char *) s;
+
+	initStringInfo(&buf);
+	while (*p)
+	{
+		bool		space = false;
+
+		if (p[0] == 0xD9 && p[1] == 0x8A)
+		{
+			appendBinaryStringInfo(&buf, "\xDB\x8C", 2);	/* ی */
+			p += 2;
+			continue;
+		}
+		if (p[0] == 0xD9 && p[1] == 0x83)
+		{
+			appendBinaryStringInfo(&buf, "\xDA\xA9", 2);	/* ک */
+			p += 2;
+			continue;
+		}
+		if (p[0] == 0xE2 && p[1] == 0x80 && p[2] == 0x8C)
+		{
+			space = true;
+			p += 3;
+		}
+		else if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		{
+			space = true;
+			p++;
+		}
+		if (space)
+		{
+			if (buf.len > 0 && buf.data[buf.len - 1] != ' ')
+				appendStringInfoChar(&buf, ' ');
+			continue;
+		}
+		appendStringInfoChar(&buf, (char) *p++);
+	}
+	if (buf.len > 0 && buf.data[buf.len - 1] == ' ')
+		buf.data[--buf.len] = '\0';
+	return buf.data;
+}
+
+static void
+map_status(const char *text, const char **status, const char **detail)
+{
+	*status = "unknown";
+	*detail = "unknown delivery status";
+	if (text == NULL)
+		return;
+	text = norm_fa(text);
+	for (size_t i = 0; i < lengthof(legacy_statuses); i++)
+	{
+		if (strcmp(legacy_statuses[i].text, text) == 0)
+		{
+			*status = legacy_statuses[i].status;
+			*detail = legacy_statuses[i].meaning;
+			return;
+		}
+	}
+}
+
+/* Does this IsSuccessful:false message say the token is bad or expired? */
+static bool
+mentions_token(const char *message)
+{
+	if (message == NULL)
+		return false;
+	if (strstr(message, "توکن") != NULL)
+		return true;
+	for (const char *p = message; *p; p++)
+		if (pg_strncasecmp(p, "token", 5) == 0)
+			return true;
+	return false;
+}
+
+/* An error reply: {IsSuccessful:false, Message, ErrorCode}, ProblemDetails or anything. */
+static void
+error_reply(SmsReply *reply, long http_status, struct json_object *obj)
+{
+	struct json_object *code_obj = sms_json_get_ci(obj, "ErrorCode");
+	char	   *code = sms_json_scalar_text(code_obj);
+	char	   *message = sms_json_scalar_text(sms_json_get_ci(obj, "Message"));
+	SmsErrorClass cls;
+
+	if (message == NULL)
+		message = sms_json_scalar_text(sms_json_get_ci(obj, "title"));
+	if (code != NULL && (code[0] == '\0' || strcmp(code, "0") == 0))
+		code = NULL;
+
+	if (http_status == 401 || (http_status >= 200 && http_status < 300 &&
+							   mentions_token(message)))
+		cls = SMS_ERR_AUTH;
+	else if (http_status == 403)
+		cls = SMS_ERR_FORBIDDEN;
+	else if (http_status == 429)
+		cls = SMS_ERR_RATE_LIMITED;
+	else if (http_status >= 500)
+		cls = SMS_ERR_SERVER;
+	else if (http_status == 404)
+		cls = SMS_ERR_NOT_FOUND;
+	else if (http_status == 400)
+		cls = SMS_ERR_INVALID;
+	else
+		cls = SMS_ERR_REJECTED;
+
+	if (message == NULL)
+		message = obj == NULL ? psprintf("HTTP %ld with a non-JSON body", http_status) :
+			(http_status >= 200 && http_status < 300 ? "IsSuccessful is false" : NULL);
+	sms_set_error(reply, cls, (int) http_status, code, message, NULL);
+}
+
+/*
+ * Common envelope check of a 2xx reply.  Returns false (with reply->err set)
+ * when the reply is not a JSON object or IsSuccessful is not true.
+ */
+static bool
+envelope_ok(long http_status, struct json_object *obj, SmsReply *reply)
+{
+	struct json_object *ok;
+
+	if (obj == NULL)
+	{
+		sms_set_error(reply, SMS_ERR_BAD_REPLY, (int) http_status, NULL,
+					  "reply is not JSON", NULL);
+		return false;
+	}
+	if (!json_object_is_type(obj, json_type_object))
+	{
+		sms_set_error(reply, SMS_ERR_BAD_REPLY, (int) http_status, NULL,
+					  "reply has an unexpected shape", NULL);
+		return false;
+	}
+	ok = sms_json_get_ci(obj, "IsSuccessful");
+	if (ok == NULL || !json_object_is_type(ok, json_type_boolean))
+	{
+		sms_set_error(reply, SMS_ERR_BAD_REPLY, (int) http_status, NULL,
+					  "reply has no IsSuccessful", NULL);
+		return false;
+	}
+	if (!json_object_get_boolean(ok))
+	{
+		error_reply(reply, http_status, obj);
+		return false;
+	}
+	return true;
+}
+
+static char *
+id_text(struct json_object *v)
+{
+	char	   *s;
+
+	if (v == NULL || !(json_object_is_type(v, json_type_int) ||
+					   json_object_is_type(v, json_type_string)))
+		return NULL;
+	s = sms_json_scalar_text(v);
+	return (s != NULL && s[0] != '\0' && strlen(s) <= 128) ? s : NULL;
+}
+
+static bool
+parse_send(struct json_object *obj, SmsReply *reply)
+{
+	struct json_object *ids = sms_json_get_ci(obj, "Ids");
+	size_t		n;
+
+	reply->pack_id = id_text(sms_json_get_ci(obj, "BatchKey"));
+	if (reply->pack_id == NULL)
+		return false;
+	if (ids == NULL || json_object_is_type(ids, json_type_null))
+	{
+		char	   *mid = id_text(sms_json_get_ci(obj, "MessageId"));
+
+		reply->message_ids = palloc(sizeof(char *));
+		if (mid != NULL)
+			reply->message_ids[reply->nmessage_ids++] = mid;
+		return true;
+	}
+	if (!json_object_is_type(ids, json_type_array))
+		return false;
+	n = json_object_array_length(ids);
+	reply->message_ids = palloc(sizeof(char *) * Max(n, 1));
+	for (size_t i = 0; i < n; i++)
+	{
+		char	   *id = id_text(sms_json_get_ci(json_object_array_get_idx(ids, i), "ID"));
+
+		if (id == NULL)
+			return false;
+		reply->message_ids[reply->nmessage_ids++] = id;
+	}
+	return true;
+}
+
+/* Delivery rows; false on a bad shape, NOT_FOUND (set here) when the first page is empty. */
+static bool
+parse_status(const SmsArgs *args, long http_status, struct json_object *obj, SmsReply *reply)
+{
+	struct json_object *arr = sms_json_get_ci(obj, "Messages");
+	size_t		n;
+
+	if (arr == NULL || !json_object_is_type(arr, json_type_array))
+		return false;
+	n = json_object_array_length(arr);
+	if (n == 0 && args->after_id != NULL)
+		return true;			/* the page after a full last page */
+	if (n == 0)
+	{
+		sms_set_error(reply, SMS_ERR_NOT_FOUND, (int) http_status, NULL,
+					  "no sent messages with this batch key", NULL);
+		return true;
+	}
+	reply->deliveries = palloc0(sizeof(SmsDelivery) * n);
+	for (size_t i = 0; i < n; i++)
+	{
+		struct json_object *m = json_object_array_get_idx(arr, i);
+		SmsDelivery *d = &reply->deliveries[i];
+		char	   *mobile;
+		char	   *dstatus;
+		char		canonical[SMS_MOBILE_LEN + 1];
+		const char *status;
+		const char *detail;
+
+		if (!json_object_is_type(m, json_type_object))
+			return false;
+		d->message_id = id_text(sms_json_get_ci(m, "Id"));
+		if (d->message_id == NULL)
+			return false;
+		mobile = sms_json_scalar_text(sms_json_get_ci(m, "MobileNumber"));
+		d->mobile = (mobile && strlen(mobile) < 32 && sms_mobile_normalize(mobile, canonical)) ?
+			pstrdup(canonical) : mobile;
+		dstatus = sms_json_scalar_text(sms_json_get_ci(m, "DeliveryStatus"));
+		d->provider_status = dstatus;
+		map_status(dstatus, &status, &detail);
+		d->status = (char *) status;
+		d->detail = (char *) detail;
+		reply->ndeliveries++;
+	}
+	/* a full page: the next one starts after its last Id */
+	if (n == LEGACY_PAGE)
+		reply->next_id = pstrdup(reply->deliveries[n - 1].message_id);
+	return true;
+}
+
+static void
+legacy_parse_reply(const SmsArgs *args, long http_status, const char *body,
+				   size_t len, SmsReply *reply)
+{
+	struct json_object *obj = sms_json_parse(body, len);
+	bool		shape_ok = true;
+
+	reply->parts = -1;
+	if (!(http_status >= 200 && http_status < 300))
+		error_reply(reply, http_status, obj);
+	else if (args->op == SMS_OP_RAW && obj != NULL &&
+			 sms_json_get_ci(obj, "IsSuccessful") == NULL)
+		reply->json = sms_json_to_cstring(obj);	/* sms_api: any JSON without the envelope */
+	else if (envelope_ok(http_status, obj, reply))
+	{
+		switch (args->op)
+		{
+			case SMS_OP_BULK:
+			case SMS_OP_CONTACTS:
+				shape_ok = parse_send(obj, reply);
+				break;
+			case SMS_OP_STATUS:
+				shape_ok = parse_status(args, http_status, obj, reply);
+				break;
+			case SMS_OP_CREDIT:
+				reply->number = amount_text(sms_json_get_ci(obj, "Credit"));
+				shape_ok = reply->number != NULL;
+				break;
+			case SMS_OP_RAW:
+				reply->json = sms_json_to_cstring(obj);
+				break;
+			case SMS_OP_LIKE_TO_LIKE:
+			case SMS_OP_VERIFY:
+			case SMS_OP_TEMPLATE:
+			case SMS_OP_LINES:
+			case SMS_OP_CANCEL:
+			case SMS_OP_INBOX:
+				shape_ok = false;
+				break;
+		}
+		if (!shape_ok)
+		{
+			/* drop what a half-parsed reply left behind */
+			reply->pack_id = NULL;
+			reply->message_ids = NULL;
+			reply->nmessage_ids = 0;
+			reply->deliveries = NULL;
+			reply->ndeliveries = 0;
+			sms_set_error(reply, SMS_ERR_BAD_REPLY, (int) http_status, NULL,
+						  "reply has an unexpected shape", NULL);
+		}
+	}
+	if (obj != NULL)
+		json_object_put(obj);
+}
+
+static void
+legacy_parse_token_reply(long http_status, const char *body, size_t len,
+						 SmsReply *reply)
+{
+	struct json_object *obj = sms_json_parse(body, len);
+
+	reply->parts = -1;
+	if (!(http_status >= 200 && http_status < 300))
+		error_reply(reply, http_status, obj);
+	else if (envelope_ok(http_status, obj, reply))
+	{
+		struct json_object *t = sms_json_get_ci(obj, "TokenKey");
+		char	   *token = json_object_is_type(t, json_type_string) ?
+			sms_json_scalar_text(t) : NULL;
+
+		/* the token goes into a header: refuse anything that could split it */
+		if (token == NULL || token[0] == '\0' || strlen(token) > 4096 ||
+			strpbrk(token, "\r\n") != NULL)
+			sms_set_error(reply, SMS_ERR_BAD_REPLY, (int) http_status, NULL,
+						  "token reply has no usable TokenKey", NULL);
+		else
+			reply->token = token;
+	}
+	else if (reply->err.cls != SMS_ERR_BAD_REPLY)
+		/* IsSuccessful false on GetToken: the key or secret is wrong */
+		reply->err.cls = SMS_ERR_AUTH;
+	if (obj != NULL)
+		json_object_put(obj);
+}
+
+const SmsProvider sms_provider_legacy = {
+	.name = "smsir_legacy",
+	.default_base_url = "https://api.sms.ir",
+	.max_recipients = 100,
+	.param_value_max = 25,
+	.send_at_min_ahead = 0,
+	.send_at_max_ahead = 365 * 86400,
+	.send_concurrency = 1,
+	.max_status_ids = 1,
+	.supports = legacy_supports,
+	.build_request = legacy_build_request,
+	.parse_reply = legacy_parse_reply,
+	.build_token_request = legacy_build_token_request,
+	.parse_token_reply = legacy_parse_token_reply,
+	.no_line_number = true,
+	.status_by_pack = true,
+};

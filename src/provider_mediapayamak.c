@@ -1,0 +1,653 @@
+/*
+ * provider_mediapayamak.c -- MediaPayamak SOAP 1.1 web service (seed 002,
+ * SPEC §3).
+ *
+ * WCF BasicHttpBinding: every call is a POST of a SOAP envelope to the
+ * service URL (sms_ir.base_url, default http://payamak-service.ir/SendService.svc)
+ * with Content-Type: text/xml; charset=utf-8 and
+ * SOAPAction: "http://tempuri.org/ISendService/<Method>"; the operation
+ * element is in the namespace http://tempuri.org/ and carries userName and
+ * password (sms_ir.username, sms_ir.password).  String arrays are WCF's
+ * <x xmlns:a="http://schemas.microsoft.com/2003/10/Serialization/Arrays">
+ * <a:string>...</a:string></x>.  XML is built and parsed by soap.c.
+ *
+ * Operations:
+ *   sms_send_bulk          SendSMS (<= 100 numbers): result code, recId long[]
+ *                          (message ids), status byte[] (base64, 1 sent / 0 not)
+ *   sms_send_like_to_like  SendSmsLikeToLike (SPEC §3, not in the seed): as
+ *                          SendSMS with messageContents string[] parallel
+ *                          to toNumbers
+ *   sms_delivery_status    GetDelivery(recId) -> one delivery code
+ *   sms_credit             GetCredit -> decimal (-1 bad credentials, -2 inactive)
+ *   sms_lines              GetSenderNumbers -> string[] (SPEC §3, not in the seed)
+ *   sms_inbox              GetMessages(messageType 1, fromNumbers, index 1, count)
+ * Not available: verify/template (no template API), send_at (SendSMS has no
+ * schedule), sms_cancel_scheduled, sms_api (JSON only).  SendBatchSms and
+ * GetBatchDelivery are not used: SendSMS returns a recId per recipient, which
+ * GetDelivery reports on one by one; a batchSmsId needs the numbers again.
+ *
+ * What the seed leaves open and this file decides (README "mediapayamak"):
+ * the pack id of a SendSMS (the first recId: the method has no batch id),
+ * the MessageInfo fields (Id, Sender, Receiver, Body, SendDate; dates without
+ * an offset are Tehran time, +03:30), delivery code "1: cancelled by the
+ * operator" read as 10, and GetDelivery -2 (no such message) as not found.
+ */
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+
+#include "mobile.h"
+#include "provider.h"
+#include "soap.h"
+
+#define MP_NS "http://tempuri.org/"
+#define MP_ACTION_PREFIX "http://tempuri.org/ISendService/"
+
+typedef struct MpCode
+{
+	int			code;
+	SmsErrorClass cls;
+	const char *meaning;
+} MpCode;
+
+/* return codes of SendSMS / SendBatchSms (seed 002) */
+static const MpCode send_codes[] = {
+	{1, SMS_ERR_AUTH, "user name or password is not valid"},
+	{2, SMS_ERR_FORBIDDEN, "the user is blocked"},
+	{3, SMS_ERR_INVALID, "the sender number is not valid"},
+	{4, SMS_ERR_REJECTED, "daily sending limit reached"},
+	{5, SMS_ERR_INVALID, "at most 100 recipients per call"},
+	{6, SMS_ERR_REJECTED, "the sender line is inactive"},
+	{7, SMS_ERR_REJECTED, "the message contains filtered words"},
+	{8, SMS_ERR_NO_CREDIT, "not enough credit"},
+	{9, SMS_ERR_SERVER, "the system is being updated"},
+	{10, SMS_ERR_FORBIDDEN, "the web service is disabled for the account"},
+};
+
+typedef struct MpStatus
+{
+	int			code;
+	const char *status;
+	const char *meaning;
+} MpStatus;
+
+/* GetDelivery codes (seed 002); -2 and -1 are errors, handled apart */
+static const MpStatus delivery_codes[] = {
+	{-5, "queued", "ask for the delivery report at least one minute after sending"},
+	{-4, "queued", "in the operator's send queue; no delivery report yet"},
+	{-3, "unknown", "the one-week window for delivery reports has passed"},
+	{0, "sent", "sent to the operator"},
+	{1, "delivered", "delivered to the handset"},
+	{2, "failed", "not delivered to the handset"},
+	{3, "failed", "operator error"},
+	{4, "failed", "unknown error"},
+	{5, "sent", "reached the operator"},
+	{6, "failed", "did not reach the operator"},
+	{7, "failed", "blocked by the recipient"},
+	{8, "unknown", "unknown"},
+	{9, "failed", "rejected by the operator"},
+	{10, "failed", "cancelled by the operator"},
+	{11, "failed", "not sent"},
+};
+
+/*
+ * An error found while the parsed document is alive: recorded here and
+ * handed to sms_set_error() (which pallocs) only after soap_free().
+ */
+typedef struct MpPending
+{
+	SmsErrorClass cls;
+	char		code[32];
+	const char *codep;			/* code, or NULL */
+	const char *message;
+} MpPending;
+
+static void
+pend(MpPending *pe, SmsErrorClass cls, const char *code, const char *message)
+{
+	pe->cls = cls;
+	pe->codep = NULL;
+	if (code != NULL)
+	{
+		strlcpy(pe->code, code, sizeof(pe->code));
+		pe->codep = pe->code;
+	}
+	pe->message = message;
+}
+
+static bool
+mp_supports(const SmsArgs *args, const char **hint)
+{
+	switch (args->op)
+	{
+		case SMS_OP_VERIFY:
+		case SMS_OP_TEMPLATE:
+			*hint = "MediaPayamak has no template API: use sms_send_bulk with the full text.";
+			return false;
+		case SMS_OP_CANCEL:
+			*hint = "MediaPayamak cannot schedule sends, so there is nothing to cancel: "
+				"use the outbox (queue_bulk with send_after) and sms_ir.cancel(id).";
+			return false;
+		case SMS_OP_RAW:
+			*hint = "sms_api() calls JSON endpoints and MediaPayamak is a SOAP service: "
+				"use sms_credit(), sms_lines(), sms_inbox() and sms_delivery_status().";
+			return false;
+		case SMS_OP_BULK:
+		case SMS_OP_LIKE_TO_LIKE:
+			if (args->send_at != 0)
+			{
+				*hint = "MediaPayamak's SendSMS has no send time: pass send_at NULL, or "
+					"use the outbox (queue_bulk with send_after).";
+				return false;
+			}
+			return true;
+		case SMS_OP_STATUS:
+			for (int i = 0; i < (args->nids > 0 ? args->nids : 1); i++)
+			{
+				const char *id = args->nids > 0 ? args->ids[i] : args->id;
+
+				if (id == NULL || !soap_is_integer(id))
+				{
+					*hint = "MediaPayamak message ids are the numeric recId values sms_send_bulk returns.";
+					return false;
+				}
+			}
+			return true;
+		case SMS_OP_CREDIT:
+		case SMS_OP_LINES:
+		case SMS_OP_INBOX:
+			return true;
+		default:
+			*hint = "MediaPayamak has no contact groups: use sms_send_bulk with the numbers.";
+			return false;
+	}
+}
+
+static const char *
+method_of(SmsOp op)
+{
+	switch (op)
+	{
+		case SMS_OP_BULK:
+			return "SendSMS";
+		case SMS_OP_LIKE_TO_LIKE:
+			return "SendSmsLikeToLike";
+		case SMS_OP_STATUS:
+			return "GetDelivery";
+		case SMS_OP_CREDIT:
+			return "GetCredit";
+		case SMS_OP_LINES:
+			return "GetSenderNumbers";
+		case SMS_OP_INBOX:
+			return "GetMessages";
+		default:
+			return "GetCredit";	/* never sent: supports() refuses */
+	}
+}
+
+static void
+mp_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
+{
+	const char *method = method_of(args->op);
+	SoapBuilder b;
+
+	soap_begin(&b, MP_NS, method);
+	soap_add_string(&b, "userName", cfg->username ? cfg->username : "");
+	soap_add_string(&b, "password", cfg->password ? cfg->password : "");
+	switch (args->op)
+	{
+		case SMS_OP_BULK:
+		case SMS_OP_LIKE_TO_LIKE:
+			{
+				const char *from = args->line_number != NULL && args->line_number[0] != '\0' ?
+					args->line_number : (cfg->line_number ? cfg->line_number : "");
+
+				soap_add_string(&b, "fromNumber", from);
+				soap_add_string_array(&b, "toNumbers", args->mobiles, args->nmobiles);
+				if (args->op == SMS_OP_BULK)
+					soap_add_string(&b, "messageContent", args->message);
+				else
+					soap_add_string_array(&b, "messageContents", args->messages, args->nmobiles);
+				soap_add_bool(&b, "isFlash", false);
+				/* ref parameters: WCF clients send them too */
+				soap_add_empty(&b, "recId");
+				soap_add_empty(&b, "status");
+			}
+			break;
+		case SMS_OP_STATUS:
+			soap_add_string(&b, "recId", args->nids > 0 ? args->ids[0] : args->id);
+			break;
+		case SMS_OP_INBOX:
+			{
+				char	   *line = (char *) (cfg->line_number ? cfg->line_number : "");
+				int			count = args->count > 0 ? Min(args->count, 1000) : 100;
+
+				soap_add_int(&b, "messageType", 1);
+				soap_add_string_array(&b, "fromNumbers", &line, line[0] != '\0' ? 1 : 0);
+				soap_add_int(&b, "index", 1);
+				soap_add_int(&b, "count", count);
+			}
+			break;
+		default:
+			break;
+	}
+
+	req->method = "POST";
+	req->url = pstrdup(cfg->base_url);
+	req->nheaders = 0;
+	req->headers[req->nheaders++] = "Content-Type: text/xml; charset=utf-8";
+	req->headers[req->nheaders++] = psprintf("SOAPAction: \"%s%s\"", MP_ACTION_PREFIX, method);
+	req->headers[req->nheaders++] = "Accept: text/xml";
+	req->body = soap_finish(&b);
+	if (req->body == NULL)
+		req->body = pstrdup("");	/* out of memory: the server will refuse it */
+}
+
+/* --- replies --------------------------------------------------------------- */
+
+static bool
+parse_int(const char *s, int64 *v)
+{
+	if (!soap_is_integer(s))
+		return false;
+	*v = strtoll(s, NULL, 10);
+	return true;
+}
+
+/* decimal as numeric text ("12.5", "-1", "1E3" is refused) */
+static bool
+is_decimal(const char *s)
+{
+	const char *p = s;
+	size_t		d;
+
+	if (s == NULL)
+		return false;
+	if (*p == '-')
+		p++;
+	d = strspn(p, "0123456789");
+	if (d == 0 || d > 40)
+		return false;
+	p += d;
+	if (*p == '.')
+	{
+		p++;
+		d = strspn(p, "0123456789");
+		if (d == 0 || d > 40)
+			return false;
+		p += d;
+	}
+	return *p == '\0';
+}
+
+static void
+send_code_error(MpPending *pe, int64 code)
+{
+	char		codebuf[32];
+
+	snprintf(codebuf, sizeof(codebuf), INT64_FORMAT, code);
+	for (size_t i = 0; i < lengthof(send_codes); i++)
+		if (send_codes[i].code == code)
+		{
+			pend(pe, send_codes[i].cls, codebuf, send_codes[i].meaning);
+			return;
+		}
+	pend(pe, SMS_ERR_REJECTED, codebuf, "unknown MediaPayamak result code");
+}
+
+/* Days from 1970-01-01 of a proleptic Gregorian date (Howard Hinnant). */
+static int64
+days_from_civil(int64 y, int m, int d)
+{
+	int64		era;
+	int64		yoe;
+	int64		doy;
+	int64		doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/*
+ * xs:dateTime "YYYY-MM-DDTHH:MM:SS[.f][Z|+HH:MM|-HH:MM]" -> unix seconds;
+ * without an offset the time is Tehran time (+03:30).  false if malformed.
+ */
+static bool
+parse_datetime(const char *s, int64 *out)
+{
+	int			y, mo, d, h, mi, sec;
+	int			n = 0;
+	int64		offset = 3 * 3600 + 30 * 60;
+	const char *p;
+
+	if (s == NULL || strlen(s) < 19)
+		return false;
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 19)
+		return false;
+	if (y < 1900 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+		h > 23 || mi > 59 || sec > 60 || h < 0 || mi < 0 || sec < 0)
+		return false;
+	p = s + 19;
+	if (*p == '.')
+	{
+		p++;
+		if (!(*p >= '0' && *p <= '9'))
+			return false;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (*p == 'Z')
+	{
+		offset = 0;
+		p++;
+	}
+	else if (*p == '+' || *p == '-')
+	{
+		int			oh, om;
+
+		if (!(p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9' && p[3] == ':' &&
+			  p[4] >= '0' && p[4] <= '9' && p[5] >= '0' && p[5] <= '9'))
+			return false;
+		oh = (p[1] - '0') * 10 + (p[2] - '0');
+		om = (p[4] - '0') * 10 + (p[5] - '0');
+		if (oh > 14 || om > 59)
+			return false;
+		offset = (oh * 3600 + om * 60) * (*p == '-' ? -1 : 1);
+		p += 6;
+	}
+	if (*p != '\0')
+		return false;
+	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset;
+	return true;
+}
+
+/* Text of the first child with one of these local names, or NULL. */
+static char *
+field_text(xmlNodePtr parent, const char *const *names)
+{
+	for (; *names != NULL; names++)
+	{
+		xmlNodePtr	c = soap_child(parent, *names);
+
+		if (c != NULL && !soap_is_nil(c))
+			return soap_text(c);
+	}
+	return NULL;
+}
+
+static const char *const f_id[] = {"Id", "MsgID", "MessageId", "ID", NULL};
+static const char *const f_sender[] = {"Sender", "From", "MobileNumber", NULL};
+static const char *const f_receiver[] = {"Receiver", "To", "Number", "LineNumber", NULL};
+static const char *const f_body[] = {"Body", "MessageText", "Text", "Content", NULL};
+static const char *const f_date[] = {"SendDate", "ReceiveDate", "Date", NULL};
+
+static bool
+parse_inbox(xmlNodePtr result, SmsReply *reply)
+{
+	int			count = 0;
+
+	if (result == NULL)
+		return false;
+	if (soap_is_nil(result))
+		return true;			/* a nil array: no messages */
+	for (xmlNodePtr c = result->children; c != NULL; c = c->next)
+		if (c->type == XML_ELEMENT_NODE)
+			count++;
+	reply->inbox = palloc_extended(sizeof(SmsInboxRow) * Max(count, 1),
+								   MCXT_ALLOC_NO_OOM | MCXT_ALLOC_ZERO);
+	if (reply->inbox == NULL)
+		return false;
+	for (xmlNodePtr c = result->children; c != NULL; c = c->next)
+	{
+		SmsInboxRow *row = &reply->inbox[reply->ninbox];
+		char	   *date;
+		char		canonical[SMS_MOBILE_LEN + 1];
+
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		row->provider_id = field_text(c, f_id);
+		row->sender = field_text(c, f_sender);
+		row->line_number = field_text(c, f_receiver);
+		row->message = field_text(c, f_body);
+		date = field_text(c, f_date);
+		if (row->message == NULL || row->sender == NULL)
+			return false;
+		if (sms_mobile_normalize(row->sender, canonical))
+		{
+			char	   *copy = palloc_extended(strlen(canonical) + 1, MCXT_ALLOC_NO_OOM);
+
+			if (copy == NULL)
+				return false;
+			strcpy(copy, canonical);
+			row->sender = copy;
+		}
+		if (date != NULL && date[0] != '\0' && !parse_datetime(date, &row->received_at))
+			return false;
+		reply->ninbox++;
+	}
+	return true;
+}
+
+/* A successful (HTTP 200) SOAP reply; false when its shape is wrong. */
+static bool
+parse_ok(const SmsArgs *args, xmlNodePtr resp, SmsReply *reply, MpPending *pe)
+{
+	const char *method = method_of(args->op);
+	char		resultname[64];
+	xmlNodePtr	result;
+	char	   *text;
+	int64		code;
+
+	snprintf(resultname, sizeof(resultname), "%sResponse", method);
+	if (resp == NULL || strcmp((const char *) resp->name, resultname) != 0)
+		return false;
+	snprintf(resultname, sizeof(resultname), "%sResult", method);
+	result = soap_child(resp, resultname);
+
+	switch (args->op)
+	{
+		case SMS_OP_BULK:
+		case SMS_OP_LIKE_TO_LIKE:
+			{
+				char	  **ids;
+				int			nids;
+				unsigned char *st = NULL;
+				int			nst = 0;
+				xmlNodePtr	stnode;
+
+				text = soap_text(result);
+				if (!parse_int(text, &code))
+					return false;
+				if (code != 0)
+				{
+					send_code_error(pe, code);
+					return true;
+				}
+				if (!soap_long_array(soap_child(resp, "recId"), &ids, &nids))
+					return false;
+				if (nids != args->nmobiles)
+					return false;
+				stnode = soap_child(resp, "status");
+				if (stnode != NULL && !soap_is_nil(stnode))
+				{
+					if (!soap_base64(stnode, &st, &nst))
+						return false;
+					if (nst != 0 && nst != args->nmobiles)
+						return false;
+				}
+				/* no recipient accepted at all: the send failed */
+				if (nst > 0)
+				{
+					bool		any = false;
+
+					for (int i = 0; i < nst; i++)
+						any |= st[i] != 0;
+					if (!any)
+					{
+						pend(pe, SMS_ERR_REJECTED, "0", "no recipient was sent to (every status byte is 0)");
+						return true;
+					}
+				}
+				reply->message_ids = ids;
+				reply->nmessage_ids = nids;
+				reply->pack_id = ids[0];
+				return true;
+			}
+		case SMS_OP_STATUS:
+			{
+				SmsDelivery *d;
+
+				text = soap_text(result);
+				if (!parse_int(text, &code))
+					return false;
+				if (code == -2)
+				{
+					pend(pe, SMS_ERR_NOT_FOUND, "-2", "no message with this recId");
+					return true;
+				}
+				if (code == -1)
+				{
+					pend(pe, SMS_ERR_SERVER, "-1", "error in the connection to the operator");
+					return true;
+				}
+				d = palloc_extended(sizeof(SmsDelivery), MCXT_ALLOC_NO_OOM | MCXT_ALLOC_ZERO);
+				if (d == NULL)
+					return false;
+				d->message_id = args->nids > 0 ? args->ids[0] : args->id;
+				d->mobile = NULL;
+				d->provider_status = text;
+				d->status = "unknown";
+				d->detail = "unknown delivery code";
+				for (size_t i = 0; i < lengthof(delivery_codes); i++)
+					if (delivery_codes[i].code == code)
+					{
+						d->status = (char *) delivery_codes[i].status;
+						d->detail = (char *) delivery_codes[i].meaning;
+					}
+				reply->deliveries = d;
+				reply->ndeliveries = 1;
+				return true;
+			}
+		case SMS_OP_CREDIT:
+			text = soap_text(result);
+			if (!is_decimal(text))
+				return false;
+			if (strcmp(text, "-1") == 0)
+				pend(pe, SMS_ERR_AUTH, "-1", "user name or password is not valid");
+			else if (strcmp(text, "-2") == 0)
+				pend(pe, SMS_ERR_FORBIDDEN, "-2", "the user is inactive");
+			else if (text[0] == '-')
+				return false;
+			else
+				reply->number = text;
+			return true;
+		case SMS_OP_LINES:
+			if (result == NULL)
+				return false;
+			if (soap_is_nil(result))
+				return true;
+			return soap_string_array(result, &reply->lines, &reply->nlines);
+		case SMS_OP_INBOX:
+			return parse_inbox(result, reply);
+		default:
+			return false;
+	}
+}
+
+/* A SOAP fault (WCF replies HTTP 500 with one). */
+static void
+fault_error(xmlNodePtr fault, MpPending *pe)
+{
+	char	   *code = soap_text(soap_child(fault, "faultcode"));
+	char	   *message = soap_text(soap_child(fault, "faultstring"));
+	SmsErrorClass cls = SMS_ERR_SERVER;
+
+	/* the client's fault (bad request, bad arguments) will not get better */
+	if (code != NULL && (strstr(code, "Client") != NULL ||
+						 strstr(code, "DeserializationFailed") != NULL ||
+						 strstr(code, "ActionNotSupported") != NULL))
+		cls = SMS_ERR_REJECTED;
+	pe->cls = cls;
+	pe->codep = code;			/* palloc'd by soap_text: outlives the document */
+	pe->message = message ? message : "SOAP fault";
+}
+
+static SmsErrorClass
+http_class(long http_status)
+{
+	if (http_status == 401)
+		return SMS_ERR_AUTH;
+	if (http_status == 403)
+		return SMS_ERR_FORBIDDEN;
+	if (http_status == 429)
+		return SMS_ERR_RATE_LIMITED;
+	if (http_status >= 500)
+		return SMS_ERR_SERVER;
+	return SMS_ERR_REJECTED;
+}
+
+static void
+mp_parse_reply(const SmsArgs *args, long http_status, const char *body,
+			   size_t len, SmsReply *reply)
+{
+	xmlDocPtr	doc;
+	xmlNodePtr	top;
+	MpPending	pe;
+	char		msg[64];
+
+	memset(&pe, 0, sizeof(pe));
+	pe.cls = SMS_OK;
+	reply->parts = -1;
+	doc = soap_parse(body, len);
+	top = doc ? soap_body_child(doc) : NULL;
+
+	/* no ereport (no palloc that can throw) until soap_free() */
+	if (top != NULL && soap_is_fault(top))
+		fault_error(top, &pe);
+	else if (http_status < 200 || http_status >= 300)
+	{
+		snprintf(msg, sizeof(msg), "HTTP %ld without a SOAP fault", http_status);
+		pe.cls = http_class(http_status);
+		pe.message = msg;
+	}
+	else if (doc == NULL)
+		pend(&pe, SMS_ERR_BAD_REPLY, NULL,
+			 "reply is not a SOAP envelope (malformed XML or a DOCTYPE)");
+	else if (top == NULL || !parse_ok(args, top, reply, &pe))
+		pend(&pe, SMS_ERR_BAD_REPLY, NULL, "reply has an unexpected shape");
+	soap_free(doc);
+
+	if (pe.cls != SMS_OK)
+	{
+		/* a partial result must not survive an error */
+		reply->message_ids = NULL;
+		reply->nmessage_ids = 0;
+		reply->pack_id = NULL;
+		reply->deliveries = NULL;
+		reply->ndeliveries = 0;
+		reply->lines = NULL;
+		reply->nlines = 0;
+		reply->inbox = NULL;
+		reply->ninbox = 0;
+		reply->number = NULL;
+		sms_set_error(reply, pe.cls, (int) http_status, pe.codep, pe.message, NULL);
+	}
+}
+
+const SmsProvider sms_provider_mediapayamak = {
+	.name = "mediapayamak",
+	.default_base_url = "http://payamak-service.ir/SendService.svc",
+	.max_recipients = 100,
+	.param_value_max = 100,
+	.send_at_min_ahead = 0,
+	.send_at_max_ahead = 0,
+	.send_concurrency = 1,
+	.max_status_ids = 1,
+	.supports = mp_supports,
+	.build_request = mp_build_request,
+	.parse_reply = mp_parse_reply,
+};

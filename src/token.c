@@ -1,0 +1,103 @@
+/*
+ * token.c -- fetch, cache and forget provider session tokens (token.h).
+ */
+#include "postgres.h"
+
+#include "utils/memutils.h"
+
+#include "token.h"
+
+int64		sms_token_fetches = 0;
+
+static char *cached_key = NULL;		/* provider, base_url, api_key, secret_key */
+static char *cached_token = NULL;
+
+void
+sms_token_forget(void)
+{
+	if (cached_key != NULL)
+	{
+		/* the key holds secrets: wipe before freeing */
+		explicit_bzero(cached_key, strlen(cached_key));
+		pfree(cached_key);
+	}
+	if (cached_token != NULL)
+	{
+		explicit_bzero(cached_token, strlen(cached_token));
+		pfree(cached_token);
+	}
+	cached_key = NULL;
+	cached_token = NULL;
+}
+
+bool
+sms_token_refresh_helps(const SmsProvider *provider, SmsErrorClass cls)
+{
+	return provider->build_token_request != NULL && cls == SMS_ERR_AUTH;
+}
+
+bool
+sms_token_apply(const SmsProvider *provider, SmsConfig *cfg,
+				const HttpRunOptions *opts, SmsError *err)
+{
+	char	   *key;
+	SmsRequest	req;
+	HttpCall	call;
+	SmsReply	reply;
+
+	if (provider->build_token_request == NULL)
+		return true;
+
+	key = psprintf("%s\x01%s\x01%s\x01%s", provider->name, cfg->base_url, cfg->api_key,
+				   cfg->secret_key);
+	if (cached_key != NULL && strcmp(cached_key, key) == 0)
+	{
+		explicit_bzero(key, strlen(key));
+		cfg->token = cached_token;
+		return true;
+	}
+	sms_token_forget();
+
+	memset(&req, 0, sizeof(req));
+	memset(&call, 0, sizeof(call));
+	memset(&reply, 0, sizeof(reply));
+	cfg->token = NULL;
+	provider->build_token_request(cfg, &req);
+	call.req = &req;
+	sms_token_fetches++;
+	if (opts == NULL)
+		http_perform_one(&call);
+	else if (!http_run(&call, 1, opts))
+	{
+		sms_set_error(&reply, SMS_ERR_NETWORK, 0, NULL,
+					  "token request aborted", NULL);
+		*err = reply.err;
+		return false;
+	}
+
+	if (call.transport != SMS_OK)
+		sms_set_error(&reply, call.transport, (int) call.status, NULL,
+					  call.transport_message, NULL);
+	else
+		provider->parse_token_reply(call.status, call.body.data,
+									(size_t) call.body.len, &reply);
+	reply.err.retry_after = call.retry_after;
+	if (call.body.data != NULL)
+		pfree(call.body.data);
+	/* the request body holds the secret */
+	if (req.body != NULL)
+		explicit_bzero(req.body, strlen(req.body));
+
+	if (reply.err.cls != SMS_OK)
+	{
+		explicit_bzero(key, strlen(key));
+		*err = reply.err;
+		return false;
+	}
+
+	cached_key = MemoryContextStrdup(TopMemoryContext, key);
+	cached_token = MemoryContextStrdup(TopMemoryContext, reply.token);
+	explicit_bzero(key, strlen(key));
+	cfg->token = cached_token;
+	return true;
+}

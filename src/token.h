@@ -1,0 +1,35 @@
+/*
+ * token.h -- session tokens for providers that need one (SmsProvider's
+ * build_token_request / parse_token_reply hooks; today smsir_legacy).
+ *
+ * One token is cached per process in TopMemoryContext, keyed by base URL,
+ * API key and secret key, so a settings change fetches a new one.  Both the
+ * synchronous functions (functions.c) and the outbox worker (worker.c) use
+ * these; providers without the hooks are untouched.
+ */
+#ifndef SMS_IR_TOKEN_H
+#define SMS_IR_TOKEN_H
+
+#include "http.h"
+#include "provider.h"
+
+/*
+ * Put a token into cfg->token, fetching one when none is cached for these
+ * settings.  opts NULL: a backend call (query cancel raises); otherwise the
+ * worker's run options.  Returns false with *err set when the fetch failed
+ * (SMS_ERR_AUTH: the key or secret is wrong).  Never ereports otherwise.
+ * A no-op returning true for providers without token hooks.
+ */
+extern bool sms_token_apply(const SmsProvider *provider, SmsConfig *cfg,
+							const HttpRunOptions *opts, SmsError *err);
+
+/* Drop the cached token (after the provider refused it). */
+extern void sms_token_forget(void);
+
+/* Should an error of class cls be retried once with a fresh token? */
+extern bool sms_token_refresh_helps(const SmsProvider *provider, SmsErrorClass cls);
+
+/* How many tokens this process fetched (for tests and logs). */
+extern int64 sms_token_fetches;
+
+#endif

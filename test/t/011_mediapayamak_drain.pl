@@ -1,0 +1,80 @@
+# The outbox worker drains through the MediaPayamak SOAP provider: a
+# queue_bulk row is sent with one SendSMS call and ends `sent` with the
+# recIds; result code 9 ("the system is being updated") is transient and
+# retried; code 8 (no credit) fails the row at once.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use SmsIrTest;
+
+my $mock = start_mock();
+my $node = new_sms_node(
+	'mediapayamak', $mock, qq{
+sms_ir.provider = 'mediapayamak'
+sms_ir.base_url = '$mock->{url}/SendService.svc'
+sms_ir.username = 'test-user'
+sms_ir.password = 'test-pass'
+});
+
+sub sql { return $node->safe_psql('postgres', $_[0]); }
+
+sub send_reply
+{
+	my ($code) = @_;
+	return
+	    '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>'
+	  . '<SendSMSResponse xmlns="http://tempuri.org/"><SendSMSResult>'
+	  . $code
+	  . '</SendSMSResult><recId xmlns:a="http://schemas.microsoft.com/2003/10/Serialization/Arrays"/>'
+	  . '<status/></SendSMSResponse></s:Body></s:Envelope>';
+}
+
+ok( wait_until(sub { sql("SELECT state FROM sms_ir.worker_status()") eq 'idle' }),
+	'worker reaches idle');
+mock_reset($mock);
+
+# a bulk row to two recipients: one SendSMS, the row ends sent
+my $id = sql("SELECT sms_ir.queue_bulk('Sale <50%>', ARRAY['09121000001', '+989121000002'])");
+ok(wait_until(sub { sql("SELECT status FROM sms_ir.outbox WHERE id = $id") eq 'sent' }, 10),
+	'bulk row sent');
+is(sql("SELECT provider FROM sms_ir.outbox WHERE id = $id"), 'mediapayamak',
+	'row queued for mediapayamak');
+my $reqs = mock_requests($mock, '/SendService.svc');
+is(scalar(@$reqs), 1, 'one SOAP request');
+is($reqs->[0]{headers}{soapaction}, '"http://tempuri.org/ISendService/SendSMS"', 'SOAPAction');
+like($reqs->[0]{headers}{'content-type'}, qr{^text/xml; charset=utf-8$}, 'Content-Type');
+like(
+	$reqs->[0]{body},
+	qr{<a:string>09121000001</a:string><a:string>09121000002</a:string>},
+	'both numbers in one call');
+like($reqs->[0]{body}, qr{<messageContent>Sale &lt;50%&gt;</messageContent>}, 'text escaped');
+is(sql("SELECT result->'message_ids' FROM sms_ir.outbox WHERE id = $id"),
+	'["1000000001", "1000000002"]', 'recIds recorded as message ids');
+
+# code 9 once: retried, then sent
+mock_reset($mock);
+mock_fault($mock,
+	{ match => '/SendService.svc', kind => 'status', status => 200, count => 1, body => send_reply(9) });
+$id = sql("SELECT sms_ir.queue_bulk('retry me', ARRAY['09121000003'])");
+ok(wait_until(sub { sql("SELECT status FROM sms_ir.outbox WHERE id = $id") eq 'sent' }, 15),
+	'row with code 9 sent after a retry');
+is(sql("SELECT attempts FROM sms_ir.outbox WHERE id = $id"), '2', 'two attempts');
+is(scalar(@{ mock_requests($mock, '/SendService.svc') }), 2, 'two SendSMS calls');
+
+# code 8 (no credit): failed at once
+mock_fault($mock,
+	{ match => '/SendService.svc', kind => 'status', status => 200, count => 1, body => send_reply(8) });
+$id = sql("SELECT sms_ir.queue_bulk('no credit', ARRAY['09121000004'])");
+ok(wait_until(sub { sql("SELECT status FROM sms_ir.outbox WHERE id = $id") eq 'failed' }, 10),
+	'row with code 8 failed');
+like(sql("SELECT last_error FROM sms_ir.outbox WHERE id = $id"), qr/provider code 8: not enough credit/,
+	'last_error has the code and its meaning');
+is(sql("SELECT attempts FROM sms_ir.outbox WHERE id = $id"), '1', 'not retried');
+
+stop_mock($mock);
+$node->stop;
+done_testing();
