@@ -32,8 +32,15 @@ SELECT sms_test.fault('{"match": "/v1/receive/latest", "kind": "status", "status
                         "body": {"status": 1, "message": "ok", "data": {"not": "a list"}}}');
 SELECT sms_test.fail('SELECT * FROM sms_ir.sms_inbox()');
 
--- smsafzar documents no received-messages API
+-- smsafzar: GET /messages/received/recent, count applied to the reply
 SET sms_ir.provider = 'smsafzar';
+SELECT * FROM sms_ir.sms_inbox();
+SELECT * FROM sms_ir.sms_inbox(1);
+SELECT method, path FROM sms_test.requests();
+RESET sms_ir.provider;
+
+-- the White SMS API has none
+SET sms_ir.provider = 'smsir_legacy';
 SELECT sms_test.fail('SELECT * FROM sms_ir.sms_inbox()');
 RESET sms_ir.provider;
 RESET TIME ZONE;

@@ -235,6 +235,12 @@ SELECT sms_test.fail($$SELECT * FROM sms_ir.sms_lines()$$);
 SELECT sms_test.fail($$SELECT sms_ir.sms_cancel_scheduled('wb-000001')$$);
 SELECT sms_test.fail($$SELECT * FROM sms_ir.sms_inbox()$$);
 
+-- queue_bulk needs no sender line on this provider either
+SET sms_ir.line_number = '';
+SELECT count(*) AS rows FROM sms_ir.queue_bulk('queued', ARRAY['+989121000001']);
+SELECT provider, kind, payload FROM sms_ir.outbox ORDER BY id DESC LIMIT 1;
+RESET sms_ir.line_number;
+
 -- and sms_send_to_contacts on any other provider
 RESET sms_ir.provider;
 SELECT sms_test.fail($$SELECT * FROM sms_ir.sms_send_to_contacts('x', ARRAY[7])$$);

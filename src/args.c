@@ -182,9 +182,13 @@ sms_args_same_length(int nmessages, int nmobiles)
 }
 
 char *
-sms_args_line_number(const char *arg)
+sms_args_line_number(const SmsProvider *provider, const char *arg)
 {
 	const char *line = arg ? arg : sms_ir_line_number;
+
+	/* a provider that sends no sender line needs none */
+	if (provider->no_line_number && (line == NULL || line[0] == '\0'))
+		return NULL;
 
 	if (line == NULL || line[0] == '\0')
 		ereport(ERROR,

@@ -43,8 +43,11 @@ extern char *sms_args_template_id(int64 template_id);
 /* Raise unless there are as many messages as mobiles. */
 extern void sms_args_same_length(int nmessages, int nmobiles);
 
-/* Sender line: the argument, or sms_ir.line_number when NULL. */
-extern char *sms_args_line_number(const char *arg);
+/*
+ * Sender line: the argument, or sms_ir.line_number when NULL; NULL when the
+ * provider sends no line (no_line_number) and none is set.
+ */
+extern char *sms_args_line_number(const SmsProvider *provider, const char *arg);
 
 /* send_at as unix seconds (0 when NULL), within the provider's window. */
 extern int64 sms_args_send_at(const SmsProvider *provider, TimestampTz ts,

@@ -278,9 +278,8 @@ sms_send_bulk(PG_FUNCTION_ARGS)
 	sms_args_not_null(PG_ARGISNULL(1), "mobiles");
 	args.message = sms_args_message(text_to_cstring(PG_GETARG_TEXT_PP(0)), "message");
 	args.mobiles = sms_args_mobiles(PG_GETARG_ARRAYTYPE_P(1), &args.nmobiles, "mobiles");
-	if (!(provider->no_line_number && PG_ARGISNULL(2)))
-		args.line_number = sms_args_line_number(PG_ARGISNULL(2) ? NULL :
-												text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	args.line_number = sms_args_line_number(provider, PG_ARGISNULL(2) ? NULL :
+											text_to_cstring(PG_GETARG_TEXT_PP(2)));
 	args.send_at = sms_args_send_at(provider, PG_ARGISNULL(3) ? 0 : PG_GETARG_TIMESTAMPTZ(3),
 									PG_ARGISNULL(3));
 	return send_in_chunks(fcinfo, &args);
@@ -300,7 +299,7 @@ sms_send_like_to_like(PG_FUNCTION_ARGS)
 	args.messages = sms_args_messages(PG_GETARG_ARRAYTYPE_P(0), &nmessages, "messages");
 	args.mobiles = sms_args_mobiles(PG_GETARG_ARRAYTYPE_P(1), &args.nmobiles, "mobiles");
 	sms_args_same_length(nmessages, args.nmobiles);
-	args.line_number = sms_args_line_number(PG_ARGISNULL(2) ? NULL :
+	args.line_number = sms_args_line_number(provider, PG_ARGISNULL(2) ? NULL :
 											text_to_cstring(PG_GETARG_TEXT_PP(2)));
 	args.send_at = sms_args_send_at(provider, PG_ARGISNULL(3) ? 0 : PG_GETARG_TIMESTAMPTZ(3),
 									PG_ARGISNULL(3));

@@ -174,7 +174,7 @@ sms_payload_to_args(const SmsProvider *provider, const char *kind,
 			raw = text_array_member(payload, "mobiles", &n);
 			args->mobiles = sms_args_mobile_list(raw, n, "mobiles");
 			args->nmobiles = n;
-			args->line_number = sms_args_line_number(text_member(payload, "line_number", false));
+			args->line_number = sms_args_line_number(provider, text_member(payload, "line_number", false));
 			if (n > provider->max_recipients)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -201,7 +201,7 @@ sms_payload_to_args(const SmsProvider *provider, const char *kind,
 							 errmsg("an outbox row holds at most %d mobiles for %s, not %d",
 									provider->max_recipients, provider->name, n),
 							 errhint("Use sms_ir.queue_like_to_like(), which splits the lists into rows.")));
-				args->line_number = sms_args_line_number(text_member(payload, "line_number", false));
+				args->line_number = sms_args_line_number(provider, text_member(payload, "line_number", false));
 			}
 			break;
 		case SMS_OP_VERIFY:
@@ -309,7 +309,10 @@ sms_args_to_payload(const SmsArgs *args)
 		append_key(&buf, "mobiles");
 		append_string_array(&buf, args->mobiles, args->nmobiles);
 		append_key(&buf, "line_number");
-		escape_json(&buf, args->line_number);
+		if (args->line_number)
+			escape_json(&buf, args->line_number);
+		else
+			appendStringInfoString(&buf, "null");
 	}
 	else
 	{

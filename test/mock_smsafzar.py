@@ -91,6 +91,7 @@ class SmsAfzar:
         ("POST", re.compile(r"/messages/status/?", re.I), "status"),
         ("GET", re.compile(r"/account/balance/?", re.I), "balance"),
         ("DELETE", re.compile(r"/messages/send/scheduled/([^/]+)/?", re.I), "cancel"),
+        ("GET", re.compile(r"/messages/received/recent/?", re.I), "received"),
     ]
 
     def __init__(self, mock, reply_cls):
@@ -302,6 +303,18 @@ class SmsAfzar:
     def balance(self, req):
         with self.lock:
             return self.reply(200, {"balance": fmt_amount(self.credit)})
+
+    # Not in the seed (issue 4 names the endpoint): the reply shape below is
+    # this project's reading, mirrored by src/provider_smsafzar.c.
+    RECEIVED = [
+        {"receivedMessageId": "r-3", "senderNumber": "09123333333",
+         "recipientNumber": "10001000", "content": "لغو 11", "receivedTimestamp": 1700000200},
+        {"receivedMessageId": "r-2", "senderNumber": "989122222222",
+         "recipientNumber": "10001000", "content": "Hello", "receivedTimestamp": 1700000100},
+    ]
+
+    def received(self, req):
+        return self.reply(200, {"messages": self.RECEIVED})
 
     def cancel(self, req, bid):
         with self.lock:
