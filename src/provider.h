@@ -211,6 +211,26 @@ extern const SmsProvider *sms_current_provider(void);
 extern const SmsProvider *sms_provider_by_name(const char *name);
 extern char *sms_error_text(const SmsError *err);
 extern char *sms_url_segment(const char *s);
+
+/* A provider's reply code: what class of failure it is, and its meaning. */
+typedef struct SmsCodeInfo
+{
+	int64		code;
+	SmsErrorClass cls;
+	const char *meaning;
+} SmsCodeInfo;
+
+/* A provider's delivery code: SPEC §4's normalized status, and its meaning. */
+typedef struct SmsStatusInfo
+{
+	int64		code;
+	const char *status;
+	const char *meaning;
+} SmsStatusInfo;
+
+/* Entry for `code` in a provider's table, or NULL. */
+extern const SmsCodeInfo *sms_code_info(const SmsCodeInfo *table, size_t n, int64 code);
+extern const SmsStatusInfo *sms_status_info(const SmsStatusInfo *table, size_t n, int64 code);
 extern void sms_current_config(const SmsProvider *provider, SmsConfig *cfg);
 extern const char *sms_op_name(SmsOp op);
 extern bool sms_error_is_transient(SmsErrorClass cls);

@@ -104,23 +104,6 @@ legacy_supports(const SmsArgs *args, const char **hint)
 	return false;
 }
 
-static char *
-url_component(const char *s)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-	{
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-			(*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' || *p == '~')
-			appendStringInfoChar(&buf, (char) *p);
-		else
-			appendStringInfo(&buf, "%%%02X", *p);
-	}
-	return buf.data;
-}
-
 static struct json_object *
 int_array(const int32 *items, int n)
 {
@@ -189,8 +172,8 @@ legacy_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
 			break;
 		case SMS_OP_STATUS:
 			path = psprintf(LEGACY_PREFIX "Message/GetSentMessagesMobileNumbers?lastId=%s&batchKey=%s",
-							args->after_id ? url_component(args->after_id) : "0",
-							url_component(args->nids > 0 ? args->ids[0] : args->id));
+							args->after_id ? sms_url_segment(args->after_id) : "0",
+							sms_url_segment(args->nids > 0 ? args->ids[0] : args->id));
 			break;
 		case SMS_OP_CREDIT:
 			path = LEGACY_PREFIX "WhiteSms/GetUserInfo";

@@ -43,15 +43,8 @@
 #define MP_NS "http://tempuri.org/"
 #define MP_ACTION_PREFIX "http://tempuri.org/ISendService/"
 
-typedef struct MpCode
-{
-	int			code;
-	SmsErrorClass cls;
-	const char *meaning;
-} MpCode;
-
 /* return codes of SendSMS / SendBatchSms (seed 002) */
-static const MpCode send_codes[] = {
+static const SmsCodeInfo send_codes[] = {
 	{1, SMS_ERR_AUTH, "user name or password is not valid"},
 	{2, SMS_ERR_FORBIDDEN, "the user is blocked"},
 	{3, SMS_ERR_INVALID, "the sender number is not valid"},
@@ -64,15 +57,8 @@ static const MpCode send_codes[] = {
 	{10, SMS_ERR_FORBIDDEN, "the web service is disabled for the account"},
 };
 
-typedef struct MpStatus
-{
-	int			code;
-	const char *status;
-	const char *meaning;
-} MpStatus;
-
 /* GetDelivery codes (seed 002); -2 and -1 are errors, handled apart */
-static const MpStatus delivery_codes[] = {
+static const SmsStatusInfo delivery_codes[] = {
 	{-5, "queued", "ask for the delivery report at least one minute after sending"},
 	{-4, "queued", "in the operator's send queue; no delivery report yet"},
 	{-3, "unknown", "the one-week window for delivery reports has passed"},
@@ -286,12 +272,15 @@ send_code_error(MpPending *pe, int64 code)
 	char		codebuf[32];
 
 	snprintf(codebuf, sizeof(codebuf), INT64_FORMAT, code);
-	for (size_t i = 0; i < lengthof(send_codes); i++)
-		if (send_codes[i].code == code)
+	{
+		const SmsCodeInfo *info = sms_code_info(send_codes, lengthof(send_codes), code);
+
+		if (info)
 		{
-			pend(pe, send_codes[i].cls, codebuf, send_codes[i].meaning);
+			pend(pe, info->cls, codebuf, info->meaning);
 			return;
 		}
+	}
 	pend(pe, SMS_ERR_REJECTED, codebuf, "unknown MediaPayamak result code");
 }
 
@@ -522,12 +511,16 @@ parse_ok(const SmsArgs *args, xmlNodePtr resp, SmsReply *reply, MpPending *pe)
 				d->provider_status = text;
 				d->status = "unknown";
 				d->detail = "unknown delivery code";
-				for (size_t i = 0; i < lengthof(delivery_codes); i++)
-					if (delivery_codes[i].code == code)
+				{
+					const SmsStatusInfo *info = sms_status_info(delivery_codes,
+																lengthof(delivery_codes), code);
+
+					if (info)
 					{
-						d->status = (char *) delivery_codes[i].status;
-						d->detail = (char *) delivery_codes[i].meaning;
+						d->status = (char *) info->status;
+						d->detail = (char *) info->meaning;
 					}
+				}
 				reply->deliveries = d;
 				reply->ndeliveries = 1;
 				return true;

@@ -26,15 +26,8 @@
 #include "mobile.h"
 #include "provider.h"
 
-typedef struct SmsafzarCode
-{
-	int64		code;
-	SmsErrorClass cls;
-	const char *meaning;
-} SmsafzarCode;
-
 /* errorCode values the seed documents */
-static const SmsafzarCode smsafzar_codes[] = {
+static const SmsCodeInfo smsafzar_codes[] = {
 	{401, SMS_ERR_AUTH, "authentication failed (API key or token is not valid)"},
 	{1001, SMS_ERR_INVALID, "request parameter values are not valid"},
 	{1005, SMS_ERR_FORBIDDEN, "this method is not allowed for the account"},
@@ -44,14 +37,7 @@ static const SmsafzarCode smsafzar_codes[] = {
 };
 
 /* messageStatus (not in the seed; README "smsafzar" documents this choice) */
-typedef struct SmsafzarStatus
-{
-	int			code;
-	const char *status;
-	const char *meaning;
-} SmsafzarStatus;
-
-static const SmsafzarStatus smsafzar_statuses[] = {
+static const SmsStatusInfo smsafzar_statuses[] = {
 	{0, "queued", "scheduled, not sent yet"},
 	{1, "queued", "accepted, waiting to be sent"},
 	{2, "sent", "sent to the operator"},
@@ -249,23 +235,16 @@ map_status(struct json_object *st, const char **status, const char **detail)
 	*detail = "unknown message status";
 	if (!sms_json_int64(st, &code))
 		return;
-	for (size_t i = 0; i < lengthof(smsafzar_statuses); i++)
 	{
-		if (smsafzar_statuses[i].code == code)
+		const SmsStatusInfo *info = sms_status_info(smsafzar_statuses,
+													lengthof(smsafzar_statuses), code);
+
+		if (info)
 		{
-			*status = smsafzar_statuses[i].status;
-			*detail = smsafzar_statuses[i].meaning;
+			*status = info->status;
+			*detail = info->meaning;
 		}
 	}
-}
-
-static const SmsafzarCode *
-lookup_code(int64 code)
-{
-	for (size_t i = 0; i < lengthof(smsafzar_codes); i++)
-		if (smsafzar_codes[i].code == code)
-			return &smsafzar_codes[i];
-	return NULL;
 }
 
 /* A non-200 reply: {errorCode, errorMessage, validationErrors?} or anything. */
@@ -276,13 +255,13 @@ error_reply(SmsReply *reply, long http_status, struct json_object *obj)
 	char	   *code = sms_json_scalar_text(code_obj);
 	char	   *message = sms_json_scalar_text(sms_json_get_ci(obj, "errorMessage"));
 	struct json_object *verrs = sms_json_get_ci(obj, "validationErrors");
-	const SmsafzarCode *known = NULL;
+	const SmsCodeInfo *known = NULL;
 	int64		ncode;
 	SmsErrorClass cls;
 	StringInfoData detail;
 
 	if (sms_json_int64(code_obj, &ncode))
-		known = lookup_code(ncode);
+		known = sms_code_info(smsafzar_codes, lengthof(smsafzar_codes), ncode);
 
 	if (http_status == 401)
 		cls = SMS_ERR_AUTH;

@@ -15,14 +15,7 @@
 #include "provider.h"
 
 /* Meaning and class of sms.ir's reply status codes. */
-typedef struct SmsirCode
-{
-	int			code;
-	SmsErrorClass cls;
-	const char *meaning;
-} SmsirCode;
-
-static const SmsirCode smsir_codes[] = {
+static const SmsCodeInfo smsir_codes[] = {
 	{0, SMS_ERR_SERVER, "server error"},
 	{10, SMS_ERR_AUTH, "invalid API key"},
 	{11, SMS_ERR_FORBIDDEN, "API key disabled"},
@@ -42,14 +35,7 @@ static const SmsirCode smsir_codes[] = {
 };
 
 /* deliveryState of GET /v1/send/{id} */
-typedef struct SmsirDelivery
-{
-	int			state;
-	const char *status;
-	const char *meaning;
-} SmsirDelivery;
-
-static const SmsirDelivery smsir_delivery[] = {
+static const SmsStatusInfo smsir_delivery[] = {
 	{1, "delivered", "delivered to the handset"},
 	{2, "failed", "not delivered to the handset"},
 	{3, "sent", "at the operator"},
@@ -186,15 +172,6 @@ smsir_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
 		req->headers[req->nheaders++] = "Content-Type: application/json";
 }
 
-static const SmsirCode *
-lookup_code(int64 code)
-{
-	for (size_t i = 0; i < lengthof(smsir_codes); i++)
-		if (smsir_codes[i].code == code)
-			return &smsir_codes[i];
-	return NULL;
-}
-
 /* Error class of a failed HTTP status, for replies without a known code. */
 static SmsErrorClass
 http_status_class(long http_status)
@@ -217,7 +194,7 @@ static void
 envelope_error(SmsReply *reply, long http_status, bool have_code, int64 code,
 			   const char *message)
 {
-	const SmsirCode *known = have_code ? lookup_code(code) : NULL;
+	const SmsCodeInfo *known = have_code ? sms_code_info(smsir_codes, lengthof(smsir_codes), code) : NULL;
 	SmsErrorClass cls;
 	char		codebuf[32];
 
@@ -371,13 +348,12 @@ delivery_row(struct json_object *data, SmsDelivery *d, const char *fallback_id)
 	d->detail = "unknown delivery state";
 	if (sms_json_int64(state, &st))
 	{
-		for (size_t i = 0; i < lengthof(smsir_delivery); i++)
+		const SmsStatusInfo *info = sms_status_info(smsir_delivery, lengthof(smsir_delivery), st);
+
+		if (info)
 		{
-			if (smsir_delivery[i].state == st)
-			{
-				d->status = (char *) smsir_delivery[i].status;
-				d->detail = (char *) smsir_delivery[i].meaning;
-			}
+			d->status = (char *) info->status;
+			d->detail = (char *) info->meaning;
 		}
 	}
 }

@@ -101,3 +101,21 @@ sms_url_segment(const char *s)
 	}
 	return buf.data;
 }
+
+const SmsCodeInfo *
+sms_code_info(const SmsCodeInfo *table, size_t n, int64 code)
+{
+	for (size_t i = 0; i < n; i++)
+		if (table[i].code == code)
+			return &table[i];
+	return NULL;
+}
+
+const SmsStatusInfo *
+sms_status_info(const SmsStatusInfo *table, size_t n, int64 code)
+{
+	for (size_t i = 0; i < n; i++)
+		if (table[i].code == code)
+			return &table[i];
+	return NULL;
+}
