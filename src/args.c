@@ -358,3 +358,76 @@ sms_args_check_supported(const SmsProvider *provider, const SmsArgs *args)
 						sms_op_name(args->op)),
 				 hint ? errhint("%s", hint) : 0));
 }
+
+void
+sms_args_bulk_from_call(FunctionCallInfo fcinfo, const SmsProvider *provider, SmsArgs *args)
+{
+	sms_args_init(args, SMS_OP_BULK);
+	sms_args_not_null(PG_ARGISNULL(0), "message");
+	sms_args_not_null(PG_ARGISNULL(1), "mobiles");
+	args->message = sms_args_message(text_to_cstring(PG_GETARG_TEXT_PP(0)), "message");
+	args->mobiles = sms_args_mobiles(PG_GETARG_ARRAYTYPE_P(1), &args->nmobiles, "mobiles");
+	args->line_number = sms_args_line_number(provider, PG_ARGISNULL(2) ? NULL :
+											 text_to_cstring(PG_GETARG_TEXT_PP(2)));
+}
+
+void
+sms_args_like_to_like_from_call(FunctionCallInfo fcinfo, const SmsProvider *provider,
+								SmsArgs *args)
+{
+	int			nmessages;
+
+	sms_args_init(args, SMS_OP_LIKE_TO_LIKE);
+	sms_args_not_null(PG_ARGISNULL(0), "messages");
+	sms_args_not_null(PG_ARGISNULL(1), "mobiles");
+	args->messages = sms_args_messages(PG_GETARG_ARRAYTYPE_P(0), &nmessages, "messages");
+	args->mobiles = sms_args_mobiles(PG_GETARG_ARRAYTYPE_P(1), &args->nmobiles, "mobiles");
+	sms_args_same_length(nmessages, args->nmobiles);
+	args->line_number = sms_args_line_number(provider, PG_ARGISNULL(2) ? NULL :
+											 text_to_cstring(PG_GETARG_TEXT_PP(2)));
+}
+
+void
+sms_args_verify_from_call(FunctionCallInfo fcinfo, const SmsProvider *provider, SmsArgs *args)
+{
+	sms_args_init(args, SMS_OP_VERIFY);
+	sms_args_not_null(PG_ARGISNULL(0), "mobile");
+	sms_args_not_null(PG_ARGISNULL(1), "template_id");
+	args->mobiles = palloc(sizeof(char *));
+	args->mobiles[0] = sms_args_mobile(text_to_cstring(PG_GETARG_TEXT_PP(0)), "mobile");
+	args->nmobiles = 1;
+	args->template_id = sms_args_template_id(PG_GETARG_INT64(1));
+	sms_args_params(provider, PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2), args);
+}
+
+void
+sms_args_template_from_call(FunctionCallInfo fcinfo, const SmsProvider *provider,
+							SmsArgs *args)
+{
+	sms_args_init(args, SMS_OP_TEMPLATE);
+	sms_args_not_null(PG_ARGISNULL(0), "recipient");
+	sms_args_not_null(PG_ARGISNULL(1), "template_id");
+	args->mobiles = palloc(sizeof(char *));
+	args->mobiles[0] = sms_args_mobile(text_to_cstring(PG_GETARG_TEXT_PP(0)), "recipient");
+	args->nmobiles = 1;
+	args->template_id = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (args->template_id[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("template_id must not be empty")));
+	sms_args_params(provider, PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2), args);
+	/* sender: only the explicit argument; the provider decides its default */
+	args->line_number = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
+}
+
+SmsArgs
+sms_args_slice(const SmsArgs *all, int off, int chunk)
+{
+	SmsArgs		part = *all;
+
+	part.mobiles = all->mobiles + off;
+	if (all->messages)
+		part.messages = all->messages + off;
+	part.nmobiles = Min(chunk, all->nmobiles - off);
+	return part;
+}

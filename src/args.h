@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "fmgr.h"
 #include "utils/array.h"
 #include "utils/jsonb.h"
 
@@ -56,6 +57,26 @@ extern int64 sms_args_send_at(const SmsProvider *provider, TimestampTz ts,
 /* Template parameters from jsonb: {"k":"v"} or [{"name":..,"value":..}]. */
 extern void sms_args_params(const SmsProvider *provider, Jsonb *params,
 							SmsArgs *args);
+
+/*
+ * The leading arguments shared by a send function and its queue twin
+ * (sms_send_X / queue_X), read from the call and validated:
+ *   bulk:          message, mobiles, line_number
+ *   like_to_like:  messages, mobiles, line_number
+ *   verify:        mobile, template_id bigint, parameters
+ *   template:      recipient, template_id text, parameters, sender
+ */
+extern void sms_args_bulk_from_call(FunctionCallInfo fcinfo, const SmsProvider *provider,
+									SmsArgs *args);
+extern void sms_args_like_to_like_from_call(FunctionCallInfo fcinfo,
+											const SmsProvider *provider, SmsArgs *args);
+extern void sms_args_verify_from_call(FunctionCallInfo fcinfo, const SmsProvider *provider,
+									  SmsArgs *args);
+extern void sms_args_template_from_call(FunctionCallInfo fcinfo, const SmsProvider *provider,
+										SmsArgs *args);
+
+/* The part of `all` holding at most `chunk` mobiles from position `off`. */
+extern SmsArgs sms_args_slice(const SmsArgs *all, int off, int chunk);
 
 /* Raise feature_not_supported unless the provider can do `args`. */
 extern void sms_args_check_supported(const SmsProvider *provider,

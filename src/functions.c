@@ -185,11 +185,7 @@ send_concurrently(const SmsProvider *provider, const SmsArgs *all,
 	{
 		int			off = i * chunk;
 
-		parts[i] = *all;
-		parts[i].mobiles = all->mobiles + off;
-		if (all->messages)
-			parts[i].messages = all->messages + off;
-		parts[i].nmobiles = Min(chunk, all->nmobiles - off);
+		parts[i] = sms_args_slice(all, off, chunk);
 		provider->build_request(&parts[i], &cfg, &reqs[i]);
 		calls[i].req = &reqs[i];
 	}
@@ -252,13 +248,9 @@ send_in_chunks(FunctionCallInfo fcinfo, SmsArgs *all)
 
 	for (int off = 0; off < all->nmobiles; off += chunk)
 	{
-		SmsArgs		part = *all;
+		SmsArgs		part = sms_args_slice(all, off, chunk);
 		SmsReply	reply;
 
-		part.mobiles = all->mobiles + off;
-		if (all->messages)
-			part.messages = all->messages + off;
-		part.nmobiles = Min(chunk, all->nmobiles - off);
 		execute(provider, &part, &reply);
 		put_send_row(rsinfo, &reply, &progress);
 	}
@@ -273,13 +265,7 @@ sms_send_bulk(PG_FUNCTION_ARGS)
 	const SmsProvider *provider = sms_current_provider();
 	SmsArgs		args;
 
-	sms_args_init(&args, SMS_OP_BULK);
-	sms_args_not_null(PG_ARGISNULL(0), "message");
-	sms_args_not_null(PG_ARGISNULL(1), "mobiles");
-	args.message = sms_args_message(text_to_cstring(PG_GETARG_TEXT_PP(0)), "message");
-	args.mobiles = sms_args_mobiles(PG_GETARG_ARRAYTYPE_P(1), &args.nmobiles, "mobiles");
-	args.line_number = sms_args_line_number(provider, PG_ARGISNULL(2) ? NULL :
-											text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	sms_args_bulk_from_call(fcinfo, provider, &args);
 	args.send_at = sms_args_send_at(provider, PG_ARGISNULL(3) ? 0 : PG_GETARG_TIMESTAMPTZ(3),
 									PG_ARGISNULL(3));
 	return send_in_chunks(fcinfo, &args);
@@ -291,16 +277,8 @@ sms_send_like_to_like(PG_FUNCTION_ARGS)
 {
 	const SmsProvider *provider = sms_current_provider();
 	SmsArgs		args;
-	int			nmessages;
 
-	sms_args_init(&args, SMS_OP_LIKE_TO_LIKE);
-	sms_args_not_null(PG_ARGISNULL(0), "messages");
-	sms_args_not_null(PG_ARGISNULL(1), "mobiles");
-	args.messages = sms_args_messages(PG_GETARG_ARRAYTYPE_P(0), &nmessages, "messages");
-	args.mobiles = sms_args_mobiles(PG_GETARG_ARRAYTYPE_P(1), &args.nmobiles, "mobiles");
-	sms_args_same_length(nmessages, args.nmobiles);
-	args.line_number = sms_args_line_number(provider, PG_ARGISNULL(2) ? NULL :
-											text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	sms_args_like_to_like_from_call(fcinfo, provider, &args);
 	args.send_at = sms_args_send_at(provider, PG_ARGISNULL(3) ? 0 : PG_GETARG_TIMESTAMPTZ(3),
 									PG_ARGISNULL(3));
 	return send_in_chunks(fcinfo, &args);
@@ -317,14 +295,7 @@ sms_send_verify(PG_FUNCTION_ARGS)
 	Datum		values[2];
 	bool		nulls[2] = {false, false};
 
-	sms_args_init(&args, SMS_OP_VERIFY);
-	sms_args_not_null(PG_ARGISNULL(0), "mobile");
-	sms_args_not_null(PG_ARGISNULL(1), "template_id");
-	args.mobiles = palloc(sizeof(char *));
-	args.mobiles[0] = sms_args_mobile(text_to_cstring(PG_GETARG_TEXT_PP(0)), "mobile");
-	args.nmobiles = 1;
-	args.template_id = sms_args_template_id(PG_GETARG_INT64(1));
-	sms_args_params(provider, PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2), &args);
+	sms_args_verify_from_call(fcinfo, provider, &args);
 	sms_args_check_supported(provider, &args);
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -349,20 +320,7 @@ sms_send_template(PG_FUNCTION_ARGS)
 	Datum		values[5];
 	bool		nulls[5] = {false, false, false, false, false};
 
-	sms_args_init(&args, SMS_OP_TEMPLATE);
-	sms_args_not_null(PG_ARGISNULL(0), "recipient");
-	sms_args_not_null(PG_ARGISNULL(1), "template_id");
-	args.mobiles = palloc(sizeof(char *));
-	args.mobiles[0] = sms_args_mobile(text_to_cstring(PG_GETARG_TEXT_PP(0)), "recipient");
-	args.nmobiles = 1;
-	args.template_id = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	if (args.template_id[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("template_id must not be empty")));
-	sms_args_params(provider, PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2), &args);
-	/* sender: only the explicit argument; the provider decides its default */
-	args.line_number = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
+	sms_args_template_from_call(fcinfo, provider, &args);
 	args.send_at = sms_args_send_at(provider, PG_ARGISNULL(4) ? 0 : PG_GETARG_TIMESTAMPTZ(4),
 									PG_ARGISNULL(4));
 	sms_args_check_supported(provider, &args);

@@ -253,14 +253,7 @@ sms_queue_verify(PG_FUNCTION_ARGS)
 	const SmsProvider *provider = sms_current_provider();
 	SmsArgs		args;
 
-	sms_args_init(&args, SMS_OP_VERIFY);
-	sms_args_not_null(PG_ARGISNULL(0), "mobile");
-	sms_args_not_null(PG_ARGISNULL(1), "template_id");
-	args.mobiles = palloc(sizeof(char *));
-	args.mobiles[0] = sms_args_mobile(text_to_cstring(PG_GETARG_TEXT_PP(0)), "mobile");
-	args.nmobiles = 1;
-	args.template_id = sms_args_template_id(PG_GETARG_INT64(1));
-	sms_args_params(provider, PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2), &args);
+	sms_args_verify_from_call(fcinfo, provider, &args);
 	sms_args_check_supported(provider, &args);
 	PG_RETURN_INT64(enqueue("verify", sms_args_to_payload(&args),
 							send_after_arg(fcinfo, 3), dedupe_arg(fcinfo, 4)));
@@ -274,19 +267,7 @@ sms_queue_template(PG_FUNCTION_ARGS)
 	const SmsProvider *provider = sms_current_provider();
 	SmsArgs		args;
 
-	sms_args_init(&args, SMS_OP_TEMPLATE);
-	sms_args_not_null(PG_ARGISNULL(0), "recipient");
-	sms_args_not_null(PG_ARGISNULL(1), "template_id");
-	args.mobiles = palloc(sizeof(char *));
-	args.mobiles[0] = sms_args_mobile(text_to_cstring(PG_GETARG_TEXT_PP(0)), "recipient");
-	args.nmobiles = 1;
-	args.template_id = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	if (args.template_id[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("template_id must not be empty")));
-	sms_args_params(provider, PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2), &args);
-	args.line_number = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
+	sms_args_template_from_call(fcinfo, provider, &args);
 	sms_args_check_supported(provider, &args);
 	PG_RETURN_INT64(enqueue("template", sms_args_to_payload(&args),
 							send_after_arg(fcinfo, 4), dedupe_arg(fcinfo, 5)));
@@ -306,14 +287,10 @@ queue_in_chunks(FunctionCallInfo fcinfo, const SmsProvider *provider, SmsArgs *a
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	for (int off = 0, part_no = 1; off < all->nmobiles; off += chunk, part_no++)
 	{
-		SmsArgs		part = *all;
+		SmsArgs		part = sms_args_slice(all, off, chunk);
 		Datum		id;
 		bool		isnull = false;
 
-		part.mobiles = all->mobiles + off;
-		if (all->messages)
-			part.messages = all->messages + off;
-		part.nmobiles = Min(chunk, all->nmobiles - off);
 		/* row 1 keeps the key; rows 2.. get key#2, key#3, ... */
 		id = Int64GetDatum(enqueue(kind, sms_args_to_payload(&part), send_after,
 								   dedupe_key == NULL || part_no == 1 ? dedupe_key :
@@ -331,13 +308,7 @@ sms_queue_bulk(PG_FUNCTION_ARGS)
 	const SmsProvider *provider = sms_current_provider();
 	SmsArgs		args;
 
-	sms_args_init(&args, SMS_OP_BULK);
-	sms_args_not_null(PG_ARGISNULL(0), "message");
-	sms_args_not_null(PG_ARGISNULL(1), "mobiles");
-	args.message = sms_args_message(text_to_cstring(PG_GETARG_TEXT_PP(0)), "message");
-	args.mobiles = sms_args_mobiles(PG_GETARG_ARRAYTYPE_P(1), &args.nmobiles, "mobiles");
-	args.line_number = sms_args_line_number(provider, PG_ARGISNULL(2) ? NULL :
-											text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	sms_args_bulk_from_call(fcinfo, provider, &args);
 	return queue_in_chunks(fcinfo, provider, &args, "bulk");
 }
 
@@ -348,16 +319,8 @@ sms_queue_like_to_like(PG_FUNCTION_ARGS)
 {
 	const SmsProvider *provider = sms_current_provider();
 	SmsArgs		args;
-	int			nmessages;
 
-	sms_args_init(&args, SMS_OP_LIKE_TO_LIKE);
-	sms_args_not_null(PG_ARGISNULL(0), "messages");
-	sms_args_not_null(PG_ARGISNULL(1), "mobiles");
-	args.messages = sms_args_messages(PG_GETARG_ARRAYTYPE_P(0), &nmessages, "messages");
-	args.mobiles = sms_args_mobiles(PG_GETARG_ARRAYTYPE_P(1), &args.nmobiles, "mobiles");
-	sms_args_same_length(nmessages, args.nmobiles);
-	args.line_number = sms_args_line_number(provider, PG_ARGISNULL(2) ? NULL :
-											text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	sms_args_like_to_like_from_call(fcinfo, provider, &args);
 	return queue_in_chunks(fcinfo, provider, &args, "like_to_like");
 }
 
