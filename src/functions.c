@@ -82,14 +82,7 @@ static void
 finish_call(const SmsProvider *provider, const SmsArgs *args, HttpCall *call,
 			SmsReply *reply)
 {
-	memset(reply, 0, sizeof(*reply));
-	if (call->transport != SMS_OK)
-		sms_set_error(reply, call->transport, (int) call->status, NULL,
-					  call->transport_message, NULL);
-	else
-		provider->parse_reply(args, call->status, call->body.data,
-							  (size_t) call->body.len, reply);
-	reply->err.retry_after = call->retry_after;
+	http_call_reply(provider, args, call, reply);
 	pfree(call->body.data);
 }
 
@@ -192,13 +185,7 @@ send_concurrently(const SmsProvider *provider, const SmsArgs *all,
 
 	http_default_options(&opts);
 	opts.max_concurrency = provider->send_concurrency;
-	if (!http_run(calls, n, &opts))
-	{
-		CHECK_FOR_INTERRUPTS();
-		ereport(ERROR,
-				(errcode(ERRCODE_QUERY_CANCELED),
-				 errmsg("canceling provider request")));
-	}
+	http_run_in_backend(calls, n, &opts);
 
 	for (int i = 0; i < n; i++)
 		finish_call(provider, &parts[i], &calls[i], &replies[i]);

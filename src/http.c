@@ -431,6 +431,20 @@ http_run(HttpCall *calls, int n, const HttpRunOptions *opts)
 	return true;
 }
 
+void
+http_call_reply(const SmsProvider *provider, const SmsArgs *args,
+				const HttpCall *call, SmsReply *reply)
+{
+	memset(reply, 0, sizeof(*reply));
+	if (call->transport != SMS_OK)
+		sms_set_error(reply, call->transport, (int) call->status, NULL,
+					  call->transport_message, NULL);
+	else
+		provider->parse_reply(args, call->status, call->body.data,
+							  (size_t) call->body.len, reply);
+	reply->err.retry_after = call->retry_after;
+}
+
 static bool
 backend_should_abort(void *arg)
 {
@@ -450,12 +464,9 @@ http_default_options(HttpRunOptions *opts)
 }
 
 void
-http_perform_one(HttpCall *call)
+http_run_in_backend(HttpCall *calls, int n, const HttpRunOptions *opts)
 {
-	HttpRunOptions opts;
-
-	http_default_options(&opts);
-	if (!http_run(call, 1, &opts))
+	if (!http_run(calls, n, opts))
 	{
 		CHECK_FOR_INTERRUPTS();
 		/* the interrupt was held off: stop all the same */
@@ -463,4 +474,13 @@ http_perform_one(HttpCall *call)
 				(errcode(ERRCODE_QUERY_CANCELED),
 				 errmsg("canceling provider request")));
 	}
+}
+
+void
+http_perform_one(HttpCall *call)
+{
+	HttpRunOptions opts;
+
+	http_default_options(&opts);
+	http_run_in_backend(call, 1, &opts);
 }

@@ -55,8 +55,19 @@ typedef struct HttpRunOptions
  */
 extern bool http_run(HttpCall *calls, int n, const HttpRunOptions *opts);
 
+/*
+ * The provider's reading of a finished call: a transport failure becomes a
+ * classified error, anything else goes to provider->parse_reply.  Never
+ * ereports (beyond out of memory).
+ */
+extern void http_call_reply(const SmsProvider *provider, const SmsArgs *args,
+							const HttpCall *call, SmsReply *reply);
+
 /* Options from the sms_ir.* settings, aborting on query cancel/die. */
 extern void http_default_options(HttpRunOptions *opts);
+
+/* http_run in a backend: raises on statement cancel / statement_timeout. */
+extern void http_run_in_backend(HttpCall *calls, int n, const HttpRunOptions *opts);
 
 /* Run one call synchronously in a backend; raises on cancel. */
 extern void http_perform_one(HttpCall *call);

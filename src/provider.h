@@ -211,6 +211,7 @@ extern const SmsProvider *sms_current_provider(void);
 extern const SmsProvider *sms_provider_by_name(const char *name);
 extern char *sms_error_text(const SmsError *err);
 extern char *sms_url_segment(const char *s);
+extern SmsErrorClass sms_http_status_class(long http_status);
 
 /* A provider's reply code: what class of failure it is, and its meaning. */
 typedef struct SmsCodeInfo

@@ -332,18 +332,10 @@ error_reply(SmsReply *reply, long http_status, struct json_object *obj)
 	if (http_status == 401 || (http_status >= 200 && http_status < 300 &&
 							   mentions_token(message)))
 		cls = SMS_ERR_AUTH;
-	else if (http_status == 403)
-		cls = SMS_ERR_FORBIDDEN;
-	else if (http_status == 429)
-		cls = SMS_ERR_RATE_LIMITED;
-	else if (http_status >= 500)
-		cls = SMS_ERR_SERVER;
-	else if (http_status == 404)
-		cls = SMS_ERR_NOT_FOUND;
 	else if (http_status == 400)
 		cls = SMS_ERR_INVALID;
 	else
-		cls = SMS_ERR_REJECTED;
+		cls = sms_http_status_class(http_status);
 
 	if (message == NULL)
 		message = obj == NULL ? psprintf("HTTP %ld with a non-JSON body", http_status) :

@@ -569,20 +569,6 @@ fault_error(xmlNodePtr fault, MpPending *pe)
 	pe->message = message ? message : "SOAP fault";
 }
 
-static SmsErrorClass
-http_class(long http_status)
-{
-	if (http_status == 401)
-		return SMS_ERR_AUTH;
-	if (http_status == 403)
-		return SMS_ERR_FORBIDDEN;
-	if (http_status == 429)
-		return SMS_ERR_RATE_LIMITED;
-	if (http_status >= 500)
-		return SMS_ERR_SERVER;
-	return SMS_ERR_REJECTED;
-}
-
 static void
 mp_parse_reply(const SmsArgs *args, long http_status, const char *body,
 			   size_t len, SmsReply *reply)
@@ -604,7 +590,8 @@ mp_parse_reply(const SmsArgs *args, long http_status, const char *body,
 	else if (http_status < 200 || http_status >= 300)
 	{
 		snprintf(msg, sizeof(msg), "HTTP %ld without a SOAP fault", http_status);
-		pe.cls = http_class(http_status);
+		/* a 404 is a wrong service URL here, not an unknown id */
+		pe.cls = http_status == 404 ? SMS_ERR_REJECTED : sms_http_status_class(http_status);
 		pe.message = msg;
 	}
 	else if (doc == NULL)

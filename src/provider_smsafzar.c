@@ -263,22 +263,15 @@ error_reply(SmsReply *reply, long http_status, struct json_object *obj)
 	if (sms_json_int64(code_obj, &ncode))
 		known = sms_code_info(smsafzar_codes, lengthof(smsafzar_codes), ncode);
 
-	if (http_status == 401)
-		cls = SMS_ERR_AUTH;
-	else if (http_status == 403)
-		cls = SMS_ERR_FORBIDDEN;
-	else if (http_status == 429)
-		cls = SMS_ERR_RATE_LIMITED;
-	else if (http_status >= 500)
-		cls = SMS_ERR_SERVER;
-	else if (known)
-		cls = known->cls;
-	else if (http_status == 404)
-		cls = SMS_ERR_NOT_FOUND;
-	else if (verrs != NULL)
-		cls = SMS_ERR_INVALID;
-	else
-		cls = SMS_ERR_REJECTED;
+	/* the HTTP status decides auth, permission, rate and server errors */
+	cls = sms_http_status_class(http_status);
+	if (cls == SMS_ERR_REJECTED || cls == SMS_ERR_NOT_FOUND)
+	{
+		if (known)
+			cls = known->cls;
+		else if (cls == SMS_ERR_REJECTED && verrs != NULL)
+			cls = SMS_ERR_INVALID;
+	}
 
 	initStringInfo(&detail);
 	if (http_status >= 500 && code != NULL)

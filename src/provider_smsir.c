@@ -172,23 +172,6 @@ smsir_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
 		req->headers[req->nheaders++] = "Content-Type: application/json";
 }
 
-/* Error class of a failed HTTP status, for replies without a known code. */
-static SmsErrorClass
-http_status_class(long http_status)
-{
-	if (http_status == 401)
-		return SMS_ERR_AUTH;
-	if (http_status == 403)
-		return SMS_ERR_FORBIDDEN;
-	if (http_status == 429)
-		return SMS_ERR_RATE_LIMITED;
-	if (http_status >= 500)
-		return SMS_ERR_SERVER;
-	if (http_status == 404)
-		return SMS_ERR_NOT_FOUND;
-	return SMS_ERR_REJECTED;
-}
-
 /* Error from an envelope status code (or the HTTP status when none). */
 static void
 envelope_error(SmsReply *reply, long http_status, bool have_code, int64 code,
@@ -198,7 +181,7 @@ envelope_error(SmsReply *reply, long http_status, bool have_code, int64 code,
 	SmsErrorClass cls;
 	char		codebuf[32];
 
-	cls = known ? known->cls : http_status_class(http_status);
+	cls = known ? known->cls : sms_http_status_class(http_status);
 
 	/* whatever the body says, a 5xx or 429 is worth a retry */
 	if (http_status >= 500 && cls != SMS_ERR_AUTH)
@@ -252,7 +235,7 @@ problem_details(SmsReply *reply, long http_status, struct json_object *obj)
 		}
 	}
 	/* a validation failure, unless the HTTP status says otherwise */
-	cls = http_status_class(http_status);
+	cls = sms_http_status_class(http_status);
 	sms_set_error(reply,
 				  cls == SMS_ERR_REJECTED ? SMS_ERR_INVALID : cls,
 				  (int) http_status, NULL,

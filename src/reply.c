@@ -119,3 +119,20 @@ sms_status_info(const SmsStatusInfo *table, size_t n, int64 code)
 			return &table[i];
 	return NULL;
 }
+
+/* Error class of a failed HTTP status, when the body names no known code. */
+SmsErrorClass
+sms_http_status_class(long http_status)
+{
+	if (http_status == 401)
+		return SMS_ERR_AUTH;
+	if (http_status == 403)
+		return SMS_ERR_FORBIDDEN;
+	if (http_status == 429)
+		return SMS_ERR_RATE_LIMITED;
+	if (http_status >= 500)
+		return SMS_ERR_SERVER;
+	if (http_status == 404)
+		return SMS_ERR_NOT_FOUND;
+	return SMS_ERR_REJECTED;
+}

@@ -7,7 +7,6 @@
 
 #include "token.h"
 
-int64		sms_token_fetches = 0;
 
 static char *cached_key = NULL;		/* provider, base_url, api_key, secret_key */
 static char *cached_token = NULL;
@@ -64,7 +63,6 @@ sms_token_apply(const SmsProvider *provider, SmsConfig *cfg,
 	cfg->token = NULL;
 	provider->build_token_request(cfg, &req);
 	call.req = &req;
-	sms_token_fetches++;
 	if (opts == NULL)
 		http_perform_one(&call);
 	else if (!http_run(&call, 1, opts))

@@ -29,7 +29,4 @@ extern void sms_token_forget(void);
 /* Should an error of class cls be retried once with a fresh token? */
 extern bool sms_token_refresh_helps(const SmsProvider *provider, SmsErrorClass cls);
 
-/* How many tokens this process fetched (for tests and logs). */
-extern int64 sms_token_fetches;
-
 #endif

@@ -282,16 +282,13 @@ judge(OutboxRow *row)
 		return;
 	}
 
-	memset(&reply, 0, sizeof(reply));
 	if (row->token_failed)
+	{
+		memset(&reply, 0, sizeof(reply));
 		reply.err = row->token_error;
-	else if (row->call.transport != SMS_OK)
-		sms_set_error(&reply, row->call.transport, (int) row->call.status, NULL,
-					  row->call.transport_message, NULL);
+	}
 	else
-		row->provider->parse_reply(&row->args, row->call.status, row->call.body.data,
-								   (size_t) row->call.body.len, &reply);
-	reply.err.retry_after = row->call.retry_after;
+		http_call_reply(row->provider, &row->args, &row->call, &reply);
 	cls = reply.err.cls;
 
 	if (cls == SMS_OK)
@@ -779,11 +776,9 @@ track_delivery(void)
 			int			r = call_row[c];
 			const char *st;
 
-			memset(&reply, 0, sizeof(reply));
 			if (!calls[c].done || calls[c].transport != SMS_OK)
 				continue;
-			rows[r].provider->parse_reply((SmsArgs *) calls[c].user, calls[c].status,
-										  calls[c].body.data, calls[c].body.len, &reply);
+			http_call_reply(rows[r].provider, (SmsArgs *) calls[c].user, &calls[c], &reply);
 			if (reply.err.cls != SMS_OK || reply.ndeliveries < 1)
 			{
 				if (sms_token_refresh_helps(rows[r].provider, reply.err.cls))
