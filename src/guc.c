@@ -39,6 +39,7 @@ int			sms_ir_poll_interval_ms = 1000;
 int			sms_ir_delivery_guarantee = SMS_AT_LEAST_ONCE;
 bool		sms_ir_track_delivery = false;
 int			sms_ir_retention_s = 7 * 86400;
+int			sms_ir_max_parts = 10;
 
 static const struct config_enum_entry guarantee_options[] = {
 	{"at_least_once", SMS_AT_LEAST_ONCE, false},
@@ -250,6 +251,14 @@ sms_ir_define_gucs(void)
 							&sms_ir_retention_s,
 							7 * 86400, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("sms_ir.max_parts",
+							"Most SMS parts one message text may need.",
+							"Longer texts are refused before any request, in every path.",
+							&sms_ir_max_parts,
+							10, 1, 255,
+							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("sms_ir");

@@ -45,6 +45,7 @@ extern int	sms_ir_poll_interval_ms;
 extern int	sms_ir_delivery_guarantee;
 extern bool sms_ir_track_delivery;
 extern int	sms_ir_retention_s;
+extern int	sms_ir_max_parts;
 
 extern void sms_ir_define_gucs(void);
 
