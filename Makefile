@@ -2,7 +2,7 @@
 EXTENSION = sms_ir
 MODULE_big = sms_ir
 OBJS = src/sms_ir.o src/guc.o src/mobile.o src/args.o src/json.o src/http.o \
-       src/provider.o src/reply.o src/provider_smsir.o src/provider_smsafzar.o src/soap.o \
+       src/provider.o src/secret.o src/reply.o src/provider_smsir.o src/provider_smsafzar.o src/soap.o \
        src/provider_mediapayamak.o \
        src/provider_legacy.o src/token.o \
        src/functions.o src/payload.o \

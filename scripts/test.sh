@@ -3,7 +3,8 @@
 #   installs dependencies, builds with -Wall -Wextra -Werror, installs, then
 #   runs pg_regress (sql/ + expected/) and the TAP tests (test/t/*.pl) as the
 #   unprivileged "postgres" user against the local mock provider.
-# SMS_IR_SKIP_DEPS=1 skips the apt-get step (for quick local runs).
+# SMS_IR_SKIP_DEPS=1 skips the apt-get step (for quick local runs);
+# PROVE_TESTS='test/t/001_outbox.pl' runs some TAP tests only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Provider replies are Persian: clusters are created UTF-8 whatever the caller's locale.
@@ -25,7 +26,8 @@ make -s -C fuzz replay
 
 # PostgreSQL refuses to run as root: run everything from a copy owned by postgres.
 work=$(mktemp -d /tmp/sms_ir_test.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+# SMS_IR_KEEP_WORK=1 keeps it (results/, tmp_check/log/) for a look afterwards.
+[ "${SMS_IR_KEEP_WORK:-0}" = 1 ] && echo "test work directory: $work" || trap 'rm -rf "$work"' EXIT
 cp -a "$src/." "$work/"
 rm -rf "$work/.git"
 chown -R postgres:postgres "$work"
@@ -41,6 +43,10 @@ mock_pid=$!
 for _ in $(seq 100); do grep -q READY mock.out 2>/dev/null && break; sleep 0.05; done
 port=$(awk '/READY/ {print $2}' mock.out)
 sed -i "s|127.0.0.1:57411|127.0.0.1:$port|" test/regress.conf
+# secrets by reference: a file only the server's user can read
+mkdir -p secrets && chmod 700 secrets
+(umask 077 && printf 'test-key\n' > secrets/api_key)
+sed -i "s|@SECRETS@|$PWD/secrets|" test/regress.conf
 if ! make -s installcheck; then
   status=1
   [ -f regression.diffs ] && head -n 300 regression.diffs

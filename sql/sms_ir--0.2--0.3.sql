@@ -3,3 +3,22 @@
 
 -- Message parts (GSM 03.38 or UCS-2) and the sms_ir.max_parts bound.
 -- (section owned by the input-hygiene work; see src/parts.c)
+
+-- Trust boundary.
+-- The SECURITY DEFINER queue functions run as the extension's owner: pin
+-- their search_path so nothing a caller (or a role with CREATE on a schema
+-- in the caller's path) planted can resolve inside them.  ALTER FUNCTION
+-- keeps the GRANTs users gave on them.
+ALTER FUNCTION sms_ir.queue_verify(text, bigint, jsonb, timestamptz, text)
+  SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION sms_ir.queue_template(text, text, jsonb, text, timestamptz, text)
+  SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION sms_ir.queue_bulk(text, text[], text, timestamptz, text)
+  SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION sms_ir.queue_like_to_like(text[], text[], text, timestamptz, text)
+  SET search_path = pg_catalog, pg_temp;
+
+-- A plain INSERT may only queue: ids are the extension's (the trigger sets
+-- every other column the extension owns).  COPY, as in a restore, still
+-- writes the dumped ids.
+ALTER TABLE sms_ir.outbox ALTER COLUMN id SET GENERATED ALWAYS;

@@ -115,11 +115,28 @@ database_exists(const char *name)
 	return exists;
 }
 
+/* Is a worker alive (perhaps one a previous launcher started)? */
+static bool
+worker_alive(void)
+{
+	pid_t		pid;
+
+	SpinLockAcquire(&sms_worker_shared->mutex);
+	pid = sms_worker_shared->worker_pid;
+	SpinLockRelease(&sms_worker_shared->mutex);
+	return pid != 0;
+}
+
 static BackgroundWorkerHandle *
 start_worker(void)
 {
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
+	uint32		generation;
+
+	SpinLockAcquire(&sms_worker_shared->mutex);
+	generation = ++sms_worker_shared->worker_generation;
+	SpinLockRelease(&sms_worker_shared->mutex);
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -130,6 +147,7 @@ start_worker(void)
 	strlcpy(worker.bgw_name, "sms_ir worker", BGW_MAXLEN);
 	strlcpy(worker.bgw_type, "sms_ir worker", BGW_MAXLEN);
 	worker.bgw_notify_pid = MyProcPid;
+	worker.bgw_main_arg = UInt32GetDatum(generation);
 
 	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
 	{
@@ -183,6 +201,7 @@ sms_ir_launcher_main(Datum arg)
 			/* at most one start per second, however the worker ends */
 			if (TimestampDifferenceExceeds(last_start, GetCurrentTimestamp(),
 										   LAUNCHER_CHECK_MS) &&
+				!worker_alive() &&
 				database_exists(sms_ir_database_name))
 			{
 				last_start = GetCurrentTimestamp();

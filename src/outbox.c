@@ -81,11 +81,52 @@ sms_outbox_wake_at_commit(void)
 	wake_at_commit = true;
 }
 
+/* Columns the trigger sets, whatever the INSERT said (see below). */
+typedef enum ForcedColumn
+{
+	FORCED_PAYLOAD,
+	FORCED_PROVIDER,
+	FORCED_STATUS,
+	FORCED_ATTEMPTS,
+	FORCED_SEND_AFTER,
+	FORCED_NEXT_ATTEMPT_AT,
+	FORCED_CREATED_AT,
+	FORCED_SENT_AT,
+	FORCED_LAST_ERROR,
+	FORCED_RESULT,
+	FORCED_DELIVERY_STATUS,
+	FORCED_DELIVERY_CHECKED_AT,
+	FORCED_COLUMNS
+} ForcedColumn;
+
+static const char *const forced_column_names[FORCED_COLUMNS] = {
+	"payload", "provider", "status", "attempts", "send_after", "next_attempt_at",
+	"created_at", "sent_at", "last_error", "result", "delivery_status",
+	"delivery_checked_at"
+};
+
+/* A send_after the worker can compute with: finite. */
+static void
+check_send_after(TimestampTz send_after)
+{
+	if (TIMESTAMP_NOT_FINITE(send_after))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("send_after must be a finite time"),
+				 errdetail("send_after is %s.", timestamptz_to_str(send_after)),
+				 errhint("Pass a time, or now() to send as soon as possible.")));
+}
+
 /*
- * The outbox's BEFORE INSERT trigger: validates kind + payload like the
- * synchronous functions (unless a queue_* function just did), stores the
- * payload normalized, forces status 'queued' and attempts 0, sets
- * next_attempt_at = send_after, and asks for a wake-up at commit.
+ * The outbox's BEFORE INSERT trigger.  A caller may only queue: it chooses
+ * kind, payload, send_after and dedupe_key, nothing else.  The trigger
+ * validates kind + payload like the synchronous functions (unless a queue_*
+ * function just did), stores the payload normalized, and sets every other
+ * column the extension owns: provider from the session's configuration
+ * (never the caller's: the row is sent with that provider's credentials),
+ * status 'queued', attempts 0, next_attempt_at = send_after, created_at now,
+ * and no result, error or delivery state.  id is GENERATED ALWAYS, so the
+ * table itself refuses a caller's id.  Then it asks for a wake-up at commit.
  */
 PG_FUNCTION_INFO_V1(sms_outbox_before_insert);
 Datum
@@ -94,13 +135,15 @@ sms_outbox_before_insert(PG_FUNCTION_ARGS)
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	static Oid	status_type = InvalidOid;
 	static Datum queued_label;
+	const SmsProvider *provider = sms_current_provider();
 	TupleDesc	desc;
 	HeapTuple	tuple;
-	int			cols[5];
-	Datum		values[5];
-	bool		nulls[5] = {false, false, false, false, false};
+	int			cols[FORCED_COLUMNS];
+	Datum		values[FORCED_COLUMNS];
+	bool		nulls[FORCED_COLUMNS];
 	int			ncols = 0;
-	int			attnum;
+	static int	attnums[FORCED_COLUMNS];
+	static Oid	attnums_relid = InvalidOid;
 	bool		isnull;
 	Datum		send_after;
 
@@ -111,12 +154,23 @@ sms_outbox_before_insert(PG_FUNCTION_ARGS)
 
 	desc = RelationGetDescr(trigdata->tg_relation);
 	tuple = trigdata->tg_trigtuple;
+	/* column numbers never change for a table (dropped columns keep theirs) */
+	if (attnums_relid != RelationGetRelid(trigdata->tg_relation))
+	{
+		for (int c = 0; c < FORCED_COLUMNS; c++)
+		{
+			attnums[c] = SPI_fnumber(desc, forced_column_names[c]);
+			if (attnums[c] <= 0)
+				elog(ERROR, "sms_ir.outbox has no column \"%s\"", forced_column_names[c]);
+		}
+		attnums_relid = RelationGetRelid(trigdata->tg_relation);
+	}
+	memset(nulls, 0, sizeof(nulls));
 
 	if (prevalidated_inserts > 0)
 		prevalidated_inserts--;
 	else
 	{
-		const SmsProvider *provider = sms_current_provider();
 		Datum		kind = SPI_getbinval(tuple, desc, SPI_fnumber(desc, "kind"), &isnull);
 		Datum		payload;
 		SmsArgs		args;
@@ -126,39 +180,49 @@ sms_outbox_before_insert(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("outbox kind must not be NULL"),
 					 errhint("Use bulk, like_to_like, verify or template.")));
-		attnum = SPI_fnumber(desc, "payload");
-		payload = SPI_getbinval(tuple, desc, attnum, &isnull);
+		payload = SPI_getbinval(tuple, desc, attnums[FORCED_PAYLOAD], &isnull);
 		if (isnull)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("outbox payload must not be NULL")));
 		sms_payload_to_args(provider, TextDatumGetCString(kind),
 							DatumGetJsonbP(payload), &args);
-		cols[ncols] = attnum;
+		cols[ncols] = attnums[FORCED_PAYLOAD];
 		values[ncols++] = JsonbPGetDatum(sms_args_to_payload(&args));
 	}
 
-	attnum = SPI_fnumber(desc, "status");
-	if (TupleDescAttr(desc, attnum - 1)->atttypid != status_type)
+	cols[ncols] = attnums[FORCED_PROVIDER];
+	values[ncols++] = CStringGetTextDatum(provider->name);
+
+	if (TupleDescAttr(desc, attnums[FORCED_STATUS] - 1)->atttypid != status_type)
 	{
-		status_type = TupleDescAttr(desc, attnum - 1)->atttypid;
+		status_type = TupleDescAttr(desc, attnums[FORCED_STATUS] - 1)->atttypid;
 		queued_label = DirectFunctionCall2(enum_in, CStringGetDatum("queued"),
 										   ObjectIdGetDatum(status_type));
 	}
-	cols[ncols] = attnum;
+	cols[ncols] = attnums[FORCED_STATUS];
 	values[ncols++] = queued_label;
 
-	cols[ncols] = SPI_fnumber(desc, "attempts");
+	cols[ncols] = attnums[FORCED_ATTEMPTS];
 	values[ncols++] = Int32GetDatum(0);
 
-	attnum = SPI_fnumber(desc, "send_after");
-	send_after = SPI_getbinval(tuple, desc, attnum, &isnull);
+	send_after = SPI_getbinval(tuple, desc, attnums[FORCED_SEND_AFTER], &isnull);
 	if (isnull)
 		send_after = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-	cols[ncols] = attnum;
+	check_send_after(DatumGetTimestampTz(send_after));
+	cols[ncols] = attnums[FORCED_SEND_AFTER];
 	values[ncols++] = send_after;
-	cols[ncols] = SPI_fnumber(desc, "next_attempt_at");
+	cols[ncols] = attnums[FORCED_NEXT_ATTEMPT_AT];
 	values[ncols++] = send_after;
+	cols[ncols] = attnums[FORCED_CREATED_AT];
+	values[ncols++] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+
+	for (int c = FORCED_SENT_AT; c <= FORCED_DELIVERY_CHECKED_AT; c++)
+	{
+		cols[ncols] = attnums[c];
+		nulls[ncols] = true;
+		values[ncols++] = (Datum) 0;
+	}
 
 	sms_outbox_wake_at_commit();
 	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, desc, ncols, cols,
@@ -223,9 +287,23 @@ enqueue(const char *kind, Jsonb *payload, TimestampTz send_after,
 				elog(ERROR, "could not prepare the outbox lookup: %s",
 					 SPI_result_code_string(SPI_result));
 		}
-		if (SPI_execute_plan(lookup_plan, &values[3], &nulls[3], true, 1) != SPI_OK_SELECT ||
-			SPI_processed != 1)
-			elog(ERROR, "outbox row with dedupe_key \"%s\" vanished", dedupe_key);
+		/*
+		 * ON CONFLICT DO NOTHING waited for the transaction that holds the
+		 * key and found it committed (or it is our own, earlier in this
+		 * statement).  Not read-only: SPI then takes a new snapshot, which
+		 * sees that row under READ COMMITTED.  Under REPEATABLE READ or
+		 * SERIALIZABLE the row can stay invisible: that is a serialization
+		 * failure, which the caller retries.
+		 */
+		if (SPI_execute_plan(lookup_plan, &values[3], &nulls[3], false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not look up dedupe_key in sms_ir.outbox");
+		if (SPI_processed != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not queue: dedupe_key \"%s\" was taken by a concurrent transaction",
+							dedupe_key),
+					 errdetail("The row holding it is not visible to this transaction's snapshot."),
+					 errhint("Retry the transaction.")));
 		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	}
 	SPI_finish();
@@ -235,8 +313,11 @@ enqueue(const char *kind, Jsonb *payload, TimestampTz send_after,
 static TimestampTz
 send_after_arg(FunctionCallInfo fcinfo, int argno)
 {
-	return PG_ARGISNULL(argno) ? GetCurrentTransactionStartTimestamp()
+	TimestampTz ts = PG_ARGISNULL(argno) ? GetCurrentTransactionStartTimestamp()
 		: PG_GETARG_TIMESTAMPTZ(argno);
+
+	check_send_after(ts);
+	return ts;
 }
 
 static char *

@@ -7,6 +7,7 @@
 
 #include "guc.h"
 #include "provider.h"
+#include "secret.h"
 
 const SmsProvider *
 sms_current_provider(void)
@@ -41,8 +42,13 @@ sms_provider_by_name(const char *name)
 	return NULL;
 }
 
-void
-sms_current_config(const SmsProvider *provider, SmsConfig *cfg)
+/*
+ * The connection settings of `provider`, secrets resolved (secret.c).  On
+ * false, *problem says which secret cannot be used; nothing is raised.
+ */
+bool
+sms_try_current_config(const SmsProvider *provider, SmsConfig *cfg,
+					   SmsSecretProblem *problem)
 {
 	const char *base = sms_ir_base_url;
 
@@ -52,13 +58,23 @@ sms_current_config(const SmsProvider *provider, SmsConfig *cfg)
 	if (base[strlen(base) - 1] == '/')
 		base = pnstrdup(base, strlen(base) - 1);
 	cfg->base_url = base;
-	cfg->api_key = sms_ir_api_key ? sms_ir_api_key : "";
-	cfg->bearer_token = sms_ir_bearer_token ? sms_ir_bearer_token : "";
 	cfg->line_number = sms_ir_line_number ? sms_ir_line_number : "";
-	cfg->secret_key = sms_ir_secret_key ? sms_ir_secret_key : "";
 	cfg->token = NULL;
-	cfg->username = sms_ir_username ? sms_ir_username : "";
-	cfg->password = sms_ir_password ? sms_ir_password : "";
+	return sms_secret_resolve("sms_ir.api_key", sms_ir_api_key, &cfg->api_key, problem) &&
+		sms_secret_resolve("sms_ir.bearer_token", sms_ir_bearer_token, &cfg->bearer_token, problem) &&
+		sms_secret_resolve("sms_ir.secret_key", sms_ir_secret_key, &cfg->secret_key, problem) &&
+		sms_secret_resolve("sms_ir.username", sms_ir_username, &cfg->username, problem) &&
+		sms_secret_resolve("sms_ir.password", sms_ir_password, &cfg->password, problem);
+}
+
+/* sms_try_current_config, raising 28000 when a secret cannot be used. */
+void
+sms_current_config(const SmsProvider *provider, SmsConfig *cfg)
+{
+	SmsSecretProblem problem;
+
+	if (!sms_try_current_config(provider, cfg, &problem))
+		sms_secret_raise(&problem);
 }
 
 int
@@ -106,7 +122,7 @@ error_hint(SmsErrorClass cls)
 		case SMS_ERR_NOT_FOUND:
 			return "Check the id against the provider's panel.";
 		case SMS_ERR_AUTH:
-			return "Check sms_ir.api_key (and the other credentials) with ALTER SYSTEM, then SELECT pg_reload_conf().";
+			return "Check the secret behind sms_ir.api_key (and the other credentials): the file its 'file:' reference names, or its inline value.";
 		case SMS_ERR_FORBIDDEN:
 			return "Allow this server's IP address and this method in the provider's panel.";
 		case SMS_ERR_NO_CREDIT:

@@ -233,6 +233,9 @@ typedef struct SmsStatusInfo
 extern const SmsCodeInfo *sms_code_info(const SmsCodeInfo *table, size_t n, int64 code);
 extern const SmsStatusInfo *sms_status_info(const SmsStatusInfo *table, size_t n, int64 code);
 extern void sms_current_config(const SmsProvider *provider, SmsConfig *cfg);
+struct SmsSecretProblem;
+extern bool sms_try_current_config(const SmsProvider *provider, SmsConfig *cfg,
+								   struct SmsSecretProblem *problem);
 extern const char *sms_op_name(SmsOp op);
 extern bool sms_error_is_transient(SmsErrorClass cls);
 extern int	sms_error_sqlstate(SmsErrorClass cls);

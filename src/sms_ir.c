@@ -8,6 +8,7 @@
 #include "miscadmin.h"
 
 #include "guc.h"
+#include "secret.h"
 #include "worker.h"
 
 PG_MODULE_MAGIC;
@@ -20,5 +21,9 @@ _PG_init(void)
 	sms_ir_define_gucs();
 	sms_outbox_init();
 	if (process_shared_preload_libraries_in_progress)
+	{
+		/* inherited by every backend the postmaster forks: secret.c */
+		sms_ir_preloaded = true;
 		sms_worker_init_preload();
+	}
 }

@@ -30,6 +30,7 @@
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "libpq/pqsignal.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -56,6 +57,7 @@
 #include "mobile.h"
 #include "payload.h"
 #include "provider.h"
+#include "secret.h"
 #include "token.h"
 #include "worker.h"
 
@@ -65,6 +67,12 @@
 #define TRACK_ROWS 50
 #define RETENTION_EVERY_MS 60000
 #define RETENTION_ROWS 1000
+#define RETENTION_MAX_ROUNDS 10
+/* longest last_error stored in the outbox (cut at a character boundary) */
+#define OUTBOX_ERROR_MAX_BYTES 1000
+#define HTTP_SERVICE_UNAVAILABLE 503
+/* a row stuck in recording is retried this often */
+#define RECORD_RETRY_MS 1000
 
 /* One claimed outbox row and what happened to it. */
 typedef struct OutboxRow
@@ -98,25 +106,77 @@ set_state(const char *state)
 	SpinLockRelease(&sms_worker_shared->mutex);
 }
 
+/* `s` cut to at most `maxbytes` bytes at a character boundary (palloc'd). */
+static char *
+clip_text(const char *s, int maxbytes)
+{
+	int			len = strlen(s);
+
+	return pnstrdup(s, len <= maxbytes ? len : pg_mbcliplen(s, len, maxbytes));
+}
+
 static void
 note_error(const char *text)
 {
+	int			len = pg_mbcliplen(text, strlen(text), SMS_WORKER_ERROR_LEN - 1);
+
 	SpinLockAcquire(&sms_worker_shared->mutex);
-	strlcpy(sms_worker_shared->last_error, text, SMS_WORKER_ERROR_LEN);
+	memcpy(sms_worker_shared->last_error, text, len);
+	sms_worker_shared->last_error[len] = '\0';
 	sms_worker_shared->last_error_at = GetCurrentTimestamp();
 	SpinLockRelease(&sms_worker_shared->mutex);
 }
 
+/* Give up the worker slot (only ours) and tell the launcher at once. */
 static void
 worker_detach(int code, Datum arg)
 {
+	Latch	   *launcher = NULL;
+
 	SpinLockAcquire(&sms_worker_shared->mutex);
-	sms_worker_shared->worker_pid = 0;
-	sms_worker_shared->worker_latch = NULL;
-	sms_worker_shared->in_flight = 0;
-	sms_worker_shared->paused = false;
-	strlcpy(sms_worker_shared->state, "stopped", sizeof(sms_worker_shared->state));
+	if (sms_worker_shared->worker_pid == MyProcPid)
+	{
+		sms_worker_shared->worker_pid = 0;
+		sms_worker_shared->worker_latch = NULL;
+		sms_worker_shared->in_flight = 0;
+		sms_worker_shared->paused = false;
+		strlcpy(sms_worker_shared->state, "stopped", sizeof(sms_worker_shared->state));
+		launcher = sms_worker_shared->launcher_latch;
+	}
 	SpinLockRelease(&sms_worker_shared->mutex);
+	if (launcher != NULL)
+		SetLatch(launcher);
+}
+
+/*
+ * Take the one worker slot, or exit: another worker holds it, or a newer
+ * registration than ours (generation) is on its way.
+ */
+static void
+worker_attach(uint32 generation)
+{
+	pid_t		other;
+	uint32		latest;
+
+	SpinLockAcquire(&sms_worker_shared->mutex);
+	other = sms_worker_shared->worker_pid;
+	latest = sms_worker_shared->worker_generation;
+	if (other == 0 && generation == latest)
+	{
+		sms_worker_shared->worker_pid = MyProcPid;
+		sms_worker_shared->worker_latch = MyLatch;
+		strlcpy(sms_worker_shared->state, "starting", sizeof(sms_worker_shared->state));
+	}
+	SpinLockRelease(&sms_worker_shared->mutex);
+	if (other != 0 || generation != latest)
+	{
+		ereport(LOG,
+				(errmsg("sms_ir worker exiting: %s",
+						other != 0 ? psprintf("worker %d is already running", (int) other) :
+						"a newer worker was registered")));
+		proc_exit(0);
+	}
+	before_shmem_exit(worker_detach, (Datum) 0);
 }
 
 /*
@@ -169,6 +229,32 @@ end_xact(void)
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
+/*
+ * The worker runs as the bootstrap superuser: nothing a database owner or a
+ * role with CREATE on a schema can set may reach its statements.  The
+ * session overrides what ALTER DATABASE/ROLE ... SET may have given it:
+ * search_path is pg_catalog alone (a planted public.* operator or function
+ * is never a candidate), and no default makes its transactions read-only,
+ * serializable or time-limited.  Every statement is schema-qualified too.
+ */
+static void
+pin_session_settings(void)
+{
+	static const char *const pinned[][2] = {
+		{"search_path", "pg_catalog"},
+		{"default_transaction_read_only", "off"},
+		{"default_transaction_isolation", "read committed"},
+		{"default_transaction_deferrable", "off"},
+		{"lock_timeout", "0"},
+		{"statement_timeout", "0"},
+		{"idle_in_transaction_session_timeout", "0"},
+		{"session_replication_role", "origin"},
+	};
+
+	for (size_t i = 0; i < lengthof(pinned); i++)
+		SetConfigOption(pinned[i][0], pinned[i][1], PGC_SUSET, PGC_S_OVERRIDE);
+}
+
 /* Is sms_ir (with its outbox) installed in this database?  In a transaction. */
 static bool
 outbox_exists(void)
@@ -181,26 +267,40 @@ outbox_exists(void)
 	return OidIsValid(nsp) && OidIsValid(get_relname_relid("outbox", nsp));
 }
 
+/*
+ * Rows found 'sending' were in flight when a worker stopped (or when this
+ * one hit an error).  Each had its attempt counted at claim time, so the
+ * attempt lost here counts too: a row that has used max_attempts ends
+ * 'unknown' (its last request may or may not have reached the provider)
+ * instead of being queued again, and no crash loop sends forever.
+ */
 static void
 recover_in_flight(void)
 {
-	Datum		arg = BoolGetDatum(sms_ir_delivery_guarantee == SMS_AT_LEAST_ONCE);
-	Oid			argtype = BOOLOID;
+	Datum		args[2];
+	Oid			argtypes[2] = {BOOLOID, INT4OID};
 
+	args[0] = BoolGetDatum(sms_ir_delivery_guarantee == SMS_AT_LEAST_ONCE);
+	args[1] = Int32GetDatum(sms_ir_max_attempts);
 	begin_xact("sms_ir: recovering rows in flight");
 	if (SPI_execute_with_args(
 							  "UPDATE sms_ir.outbox"
-							  "   SET status = (CASE WHEN $1 THEN 'queued' ELSE 'unknown' END)::sms_ir.outbox_status,"
-							  "       next_attempt_at = now(),"
-							  "       last_error = 'the worker stopped while this request was in flight'"
-							  " WHERE status = 'sending'",
-							  1, &argtype, &arg, NULL, false, 0) != SPI_OK_UPDATE)
+							  "   SET status = (CASE WHEN $1 AND attempts OPERATOR(pg_catalog.<) $2"
+							  "                      THEN 'queued' ELSE 'unknown' END)::sms_ir.outbox_status,"
+							  "       next_attempt_at = pg_catalog.now(),"
+							  "       last_error = CASE WHEN $1 AND attempts OPERATOR(pg_catalog.<) $2"
+							  "                         THEN 'the worker stopped while this request was in flight'"
+							  "                         ELSE 'the worker stopped while this request was in flight; its outcome is unknown'"
+							  "                    END"
+							  " WHERE status OPERATOR(pg_catalog.=) 'sending'",
+							  2, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not recover in-flight outbox rows");
 	if (SPI_processed > 0)
 		ereport(LOG,
-				(errmsg("sms_ir worker found %llu outbox rows in flight at start; marked them %s",
+				(errmsg("sms_ir worker found %llu outbox rows in flight; marked them %s",
 						(unsigned long long) SPI_processed,
-						sms_ir_delivery_guarantee == SMS_AT_LEAST_ONCE ? "queued" : "unknown")));
+						sms_ir_delivery_guarantee == SMS_AT_LEAST_ONCE ?
+						"queued (unknown when out of attempts)" : "unknown")));
 	end_xact();
 }
 
@@ -266,6 +366,18 @@ result_json(const OutboxRow *row, const SmsReply *reply)
 	return buf.data;
 }
 
+/*
+ * A 5xx after the request was written may come from a gateway in front of
+ * a provider that did act on it (502, 504) or from the provider failing
+ * half-way (500).  Only 503 (and 429) say the request was not taken.
+ */
+static bool
+server_may_have_acted(const SmsError *err)
+{
+	return err->cls == SMS_ERR_SERVER && err->http_status >= 500 &&
+		err->http_status != HTTP_SERVICE_UNAVAILABLE;
+}
+
 /* Decide what a finished (or abandoned) request means for its row. */
 static void
 judge(OutboxRow *row)
@@ -298,7 +410,7 @@ judge(OutboxRow *row)
 		return;
 	}
 
-	row->last_error = sms_error_text(&reply.err);
+	row->last_error = clip_text(sms_error_text(&reply.err), OUTBOX_ERROR_MAX_BYTES);
 
 	/*
 	 * The provider refused its session token (expired or revoked): forget it
@@ -320,7 +432,8 @@ judge(OutboxRow *row)
 	 * read, leaves the outcome unknown.
 	 */
 	outcome_unknown = (row->call.request_sent &&
-					   (cls == SMS_ERR_TIMEOUT || cls == SMS_ERR_NETWORK)) ||
+					   (cls == SMS_ERR_TIMEOUT || cls == SMS_ERR_NETWORK ||
+						server_may_have_acted(&reply.err))) ||
 		(cls == SMS_ERR_BAD_REPLY && row->call.status >= 200 && row->call.status < 300);
 
 	if (outcome_unknown && sms_ir_delivery_guarantee == SMS_AT_MOST_ONCE)
@@ -359,12 +472,13 @@ claim(int limit, OutboxRow **rows_out)
 	if (SPI_execute_with_args(
 							  "WITH due AS ("
 							  "  SELECT id FROM sms_ir.outbox"
-							  "   WHERE status = 'queued' AND next_attempt_at <= now()"
+							  "   WHERE status OPERATOR(pg_catalog.=) 'queued'::sms_ir.outbox_status"
+							  "     AND next_attempt_at OPERATOR(pg_catalog.<=) pg_catalog.now()"
 							  "   ORDER BY next_attempt_at, id"
 							  "   LIMIT $1 FOR UPDATE SKIP LOCKED)"
 							  " UPDATE sms_ir.outbox o"
-							  "    SET status = 'sending', attempts = o.attempts + 1"
-							  "   FROM due WHERE o.id = due.id"
+							  "    SET status = 'sending', attempts = o.attempts OPERATOR(pg_catalog.+) 1"
+							  "   FROM due WHERE o.id OPERATOR(pg_catalog.=) due.id"
 							  " RETURNING o.id, o.attempts, o.provider, o.kind, o.payload",
 							  1, &argtype, &arg, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "could not claim outbox rows");
@@ -384,6 +498,14 @@ claim(int limit, OutboxRow **rows_out)
 
 		row->id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 		row->attempts = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+		if (row->attempts > sms_ir_max_attempts)
+		{
+			/* max_attempts was lowered, or requeue() raced a crash: no more requests */
+			row->status = "failed";
+			row->last_error = psprintf("no attempt left: %d of sms_ir.max_attempts = %d used",
+									   row->attempts - 1, sms_ir_max_attempts);
+			continue;
+		}
 
 		old = MemoryContextSwitchTo(batch_cxt);
 		provider = TextDatumGetCString(SPI_getbinval(tup, desc, 3, &isnull));
@@ -447,10 +569,32 @@ array_datum(Datum *values, bool *nulls, int n, Oid elemtype)
 											  typlen, typbyval, typalign));
 }
 
-/* Record every row's outcome in one transaction. */
-static void
-record(OutboxRow *rows, int n)
+/* Every row's outcome, written by one statement (arrays of equal length). */
+#define RECORD_SQL \
+	"UPDATE sms_ir.outbox o" \
+	"   SET status = r.status::sms_ir.outbox_status," \
+	"       sent_at = CASE WHEN r.status OPERATOR(pg_catalog.=) 'sent'" \
+	"                      THEN pg_catalog.clock_timestamp() ELSE o.sent_at END," \
+	"       result = COALESCE(r.result, o.result)," \
+	"       last_error = CASE WHEN r.status OPERATOR(pg_catalog.=) 'sent' THEN NULL" \
+	"                         ELSE COALESCE(r.last_error, o.last_error) END," \
+	"       next_attempt_at = COALESCE(r.next_at, o.next_attempt_at)" \
+	"  FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.int8[]), pg_catalog.unnest($2::pg_catalog.text[])," \
+	"                  pg_catalog.unnest($3::pg_catalog.jsonb[]), pg_catalog.unnest($4::pg_catalog.text[])," \
+	"                  pg_catalog.unnest($5::pg_catalog.timestamptz[]))" \
+	"       AS r(id, status, result, last_error, next_at)" \
+	" WHERE o.id OPERATOR(pg_catalog.=) r.id" \
+	"   AND o.status OPERATOR(pg_catalog.=) 'sending'::sms_ir.outbox_status"
+
+/*
+ * Run RECORD_SQL for rows[0..n-1] in a subtransaction; false (and the
+ * error's message in *why) if it raised.  The current transaction goes on.
+ */
+static bool
+record_rows_try(OutboxRow **rows, int n, char **why)
 {
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
 	Datum	   *ids = palloc(sizeof(Datum) * n);
 	Datum	   *statuses = palloc(sizeof(Datum) * n);
 	Datum	   *results = palloc(sizeof(Datum) * n);
@@ -459,26 +603,117 @@ record(OutboxRow *rows, int n)
 	bool	   *no_result = palloc(sizeof(bool) * n);
 	bool	   *no_error = palloc(sizeof(bool) * n);
 	bool	   *no_next = palloc(sizeof(bool) * n);
-	int64		sent = 0,
-				failed = 0,
-				retried = 0;
 	Datum		args[5];
 	Oid			argtypes[5] = {INT8ARRAYOID, TEXTARRAYOID, JSONBARRAYOID,
 	TEXTARRAYOID, TIMESTAMPTZARRAYOID};
+	volatile bool ok = true;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		for (int i = 0; i < n; i++)
+		{
+			OutboxRow  *row = rows[i];
+
+			ids[i] = Int64GetDatum(row->id);
+			statuses[i] = CStringGetTextDatum(row->status);
+			no_result[i] = row->result == NULL;
+			results[i] = row->result ?
+				DirectFunctionCall1(jsonb_in, CStringGetDatum(row->result)) : (Datum) 0;
+			no_error[i] = row->last_error == NULL;
+			errors[i] = row->last_error ? CStringGetTextDatum(row->last_error) : (Datum) 0;
+			no_next[i] = strcmp(row->status, "queued") != 0;
+			next_ats[i] = TimestampTzGetDatum(row->next_at);
+		}
+		args[0] = array_datum(ids, NULL, n, INT8OID);
+		args[1] = array_datum(statuses, NULL, n, TEXTOID);
+		args[2] = array_datum(results, no_result, n, JSONBOID);
+		args[3] = array_datum(errors, no_error, n, TEXTOID);
+		args[4] = array_datum(next_ats, no_next, n, TIMESTAMPTZOID);
+		if (SPI_execute_with_args(RECORD_SQL, 5, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not record outbox results");
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		*why = pstrdup(edata->message);
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+/*
+ * Record every row's outcome in one short transaction.  One statement for
+ * the whole batch; if it fails, each row alone, and a row whose outcome
+ * still cannot be stored (a reply the table refuses, say) is recorded as
+ * 'failed' -- 'unknown' under at_most_once when its request went out --
+ * with the reason in last_error.  It is never re-sent with the rest of its
+ * batch.  Returns false if some row could not be recorded at all (it stays
+ * 'sending' and in-flight recovery settles it).
+ */
+static bool
+record(OutboxRow *rows, int n)
+{
+	OutboxRow **all = palloc(sizeof(OutboxRow *) * n);
+	int64		sent = 0,
+				failed = 0,
+				retried = 0;
+	char	   *why = NULL;
+	bool		complete = true;
+
+	for (int i = 0; i < n; i++)
+		all[i] = &rows[i];
+
+	begin_xact("sms_ir: recording results");
+	if (!record_rows_try(all, n, &why))
+	{
+		ereport(LOG,
+				(errmsg("sms_ir worker could not record a batch of %d outbox rows at once; recording them one by one",
+						n),
+				 errdetail("%s", why)));
+		for (int i = 0; i < n; i++)
+		{
+			OutboxRow  *row = all[i];
+
+			if (record_rows_try(&row, 1, &why))
+				continue;
+			row->status = (sms_ir_delivery_guarantee == SMS_AT_MOST_ONCE &&
+						   row->call.request_sent) ? "unknown" : "failed";
+			row->result = NULL;
+			row->last_error = clip_text(psprintf("the outcome could not be recorded: %s", why),
+											OUTBOX_ERROR_MAX_BYTES);
+			ereport(LOG,
+					(errmsg("sms_ir outbox row " INT64_FORMAT " is %s: its outcome could not be recorded",
+							row->id, row->status),
+					 errdetail("%s", why)));
+			if (!record_rows_try(&row, 1, &why))
+			{
+				ereport(WARNING,
+						(errmsg("sms_ir worker could not record outbox row " INT64_FORMAT, row->id),
+						 errdetail("%s", why)));
+				row->status = "sending";
+				complete = false;
+			}
+		}
+	}
+	end_xact();
 
 	for (int i = 0; i < n; i++)
 	{
 		OutboxRow  *row = &rows[i];
-
-		ids[i] = Int64GetDatum(row->id);
-		statuses[i] = CStringGetTextDatum(row->status);
-		no_result[i] = row->result == NULL;
-		results[i] = row->result ?
-			DirectFunctionCall1(jsonb_in, CStringGetDatum(row->result)) : (Datum) 0;
-		no_error[i] = row->last_error == NULL;
-		errors[i] = row->last_error ? CStringGetTextDatum(row->last_error) : (Datum) 0;
-		no_next[i] = strcmp(row->status, "queued") != 0;
-		next_ats[i] = TimestampTzGetDatum(row->next_at);
 
 		if (strcmp(row->status, "sent") == 0)
 			sent++;
@@ -489,32 +724,12 @@ record(OutboxRow *rows, int n)
 		if (row->last_error)
 			note_error(row->last_error);
 	}
-
-	begin_xact("sms_ir: recording results");
-	args[0] = array_datum(ids, NULL, n, INT8OID);
-	args[1] = array_datum(statuses, NULL, n, TEXTOID);
-	args[2] = array_datum(results, no_result, n, JSONBOID);
-	args[3] = array_datum(errors, no_error, n, TEXTOID);
-	args[4] = array_datum(next_ats, no_next, n, TIMESTAMPTZOID);
-	if (SPI_execute_with_args(
-							  "UPDATE sms_ir.outbox o"
-							  "   SET status = r.status::sms_ir.outbox_status,"
-							  "       sent_at = CASE WHEN r.status = 'sent' THEN clock_timestamp() ELSE o.sent_at END,"
-							  "       result = coalesce(r.result, o.result),"
-							  "       last_error = CASE WHEN r.status = 'sent' THEN NULL"
-							  "                         ELSE coalesce(r.last_error, o.last_error) END,"
-							  "       next_attempt_at = coalesce(r.next_at, o.next_attempt_at)"
-							  "  FROM unnest($1, $2, $3, $4, $5) AS r(id, status, result, last_error, next_at)"
-							  " WHERE o.id = r.id AND o.status = 'sending'",
-							  5, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not record outbox results");
-	end_xact();
-
 	SpinLockAcquire(&sms_worker_shared->mutex);
 	sms_worker_shared->sent += sent;
 	sms_worker_shared->failed += failed;
 	sms_worker_shared->retried += retried;
 	SpinLockRelease(&sms_worker_shared->mutex);
+	return complete;
 }
 
 /*
@@ -552,13 +767,27 @@ send_rows(OutboxRow *rows, int n)
 	SmsConfig	cfg;
 	const SmsProvider *token_failed = NULL;
 	SmsError	token_err;
+	SmsSecretProblem secret_problem;
 
 	worker_http_options(&opts);
 	for (int i = 0; i < n; i++)
 	{
 		if (rows[i].status != NULL)
-			continue;			/* already judged (bad payload) */
-		sms_current_config(rows[i].provider, &cfg);
+			continue;			/* already judged (bad payload, no attempt left) */
+		if (!sms_try_current_config(rows[i].provider, &cfg, &secret_problem))
+		{
+			/* a secret that cannot be used: nothing is sent, as with a bad key */
+			rows[i].status = "failed";
+			rows[i].last_error = psprintf("%s: %s", secret_problem.message,
+										  secret_problem.detail ? secret_problem.detail : "");
+			ereport(LOG,
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					 errmsg("sms_ir outbox row " INT64_FORMAT " is failed: %s",
+							rows[i].id, secret_problem.message),
+					 secret_problem.detail ? errdetail("%s", secret_problem.detail) : 0,
+					 errhint("%s", secret_problem.hint)));
+			continue;
+		}
 		/* providers with a session token: fetched at most once per batch */
 		if (rows[i].provider->build_token_request != NULL &&
 			(rows[i].provider == token_failed ||
@@ -608,13 +837,43 @@ send_rows(OutboxRow *rows, int n)
 	}
 }
 
-/* One claim-send-record cycle; returns rows handled, -1 without outbox. */
+/*
+ * The batch whose outcomes are judged but not yet committed.  If recording
+ * raises (the database refuses writes for a while, say), they are recorded
+ * again before anything new is claimed: a request that completed is never
+ * sent again because its bookkeeping failed.
+ */
+static OutboxRow *unrecorded_rows = NULL;
+static int	unrecorded_count = 0;
+
+/* Record the pending batch; false if some row is left to in-flight recovery. */
+static bool
+record_pending(void)
+{
+	bool		complete;
+	MemoryContext old = MemoryContextSwitchTo(batch_cxt);
+
+	/* keep shutdown from interrupting the bookkeeping */
+	HOLD_INTERRUPTS();
+	complete = record(unrecorded_rows, unrecorded_count);
+	RESUME_INTERRUPTS();
+	MemoryContextSwitchTo(old);
+	unrecorded_rows = NULL;
+	unrecorded_count = 0;
+	return complete;
+}
+
+/*
+ * One claim-send-record cycle; returns rows handled, -1 without outbox.
+ * *complete is false when a row could not be recorded at all.
+ */
 static int
-run_batch(void)
+run_batch(bool *complete)
 {
 	OutboxRow  *rows;
 	int			n;
 
+	*complete = true;
 	MemoryContextReset(batch_cxt);
 	n = claim(sms_ir_batch_size, &rows);
 	if (n <= 0)
@@ -624,12 +883,11 @@ run_batch(void)
 		MemoryContext old = MemoryContextSwitchTo(batch_cxt);
 
 		send_rows(rows, n);
-		/* keep shutdown from interrupting the bookkeeping */
-		HOLD_INTERRUPTS();
-		record(rows, n);
-		RESUME_INTERRUPTS();
 		MemoryContextSwitchTo(old);
 	}
+	unrecorded_rows = rows;
+	unrecorded_count = n;
+	*complete = record_pending();
 	return n;
 }
 
@@ -641,16 +899,24 @@ next_due_ms(void)
 
 	begin_xact("sms_ir: next due row");
 	if (outbox_exists() &&
-		SPI_execute("SELECT ceil(extract(epoch FROM min(next_attempt_at) - clock_timestamp()) * 1000)::int8"
-					"  FROM sms_ir.outbox WHERE status = 'queued'",
+		SPI_execute("SELECT pg_catalog.min(next_attempt_at) FROM sms_ir.outbox"
+					" WHERE status OPERATOR(pg_catalog.=) 'queued'::sms_ir.outbox_status",
 					true, 1) == SPI_OK_SELECT && SPI_processed == 1)
 	{
 		bool		isnull;
 		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 
-		/* NULL: nothing queued; <= 0: due now (a row the claim skipped as locked) */
-		if (!isnull)
-			ms = Min(ms, Max((long) DatumGetInt64(d), 1));
+		/* NULL: nothing queued; in the past: due now (a row the claim skipped as locked) */
+		if (!isnull && !TIMESTAMP_NOT_FINITE(DatumGetTimestampTz(d)))
+		{
+			TimestampTz now = GetCurrentTimestamp();
+			TimestampTz due = DatumGetTimestampTz(d);
+
+			if (due <= now)
+				ms = 1;
+			else if ((due - now) / 1000 < ms)
+				ms = Max((due - now + 999) / 1000, 1);
+		}
 	}
 	end_xact();
 	return ms;
@@ -674,10 +940,13 @@ track_delivery(void)
 	begin_xact("sms_ir: tracking delivery");
 	if (!outbox_exists() ||
 		SPI_execute(psprintf("SELECT id, provider, kind, result FROM sms_ir.outbox"
-							 " WHERE status = 'sent' AND result IS NOT NULL"
-							 "   AND (delivery_status IS NULL OR delivery_status IN ('queued', 'sent'))"
-							 "   AND sent_at > now() - interval '3 days'"
-							 "   AND (delivery_checked_at IS NULL OR delivery_checked_at < now() - interval '30 seconds')"
+							 " WHERE status OPERATOR(pg_catalog.=) 'sent'::sms_ir.outbox_status"
+							 "   AND result IS NOT NULL"
+							 "   AND (delivery_status IS NULL"
+							 "        OR delivery_status OPERATOR(pg_catalog.=) ANY ('{queued,sent}'::pg_catalog.text[]))"
+							 "   AND sent_at OPERATOR(pg_catalog.>) pg_catalog.now() OPERATOR(pg_catalog.-) '3 days'::pg_catalog.interval"
+							 "   AND (delivery_checked_at IS NULL"
+							 "        OR delivery_checked_at OPERATOR(pg_catalog.<) pg_catalog.now() OPERATOR(pg_catalog.-) '30 seconds'::pg_catalog.interval)"
 							 " ORDER BY delivery_checked_at NULLS FIRST, id LIMIT %d", TRACK_ROWS),
 					true, 0) != SPI_OK_SELECT || SPI_processed == 0)
 	{
@@ -813,9 +1082,10 @@ track_delivery(void)
 		args[1] = array_datum(std, stn, n, TEXTOID);
 		if (outbox_exists() &&
 			SPI_execute_with_args("UPDATE sms_ir.outbox o"
-								  "   SET delivery_status = coalesce(r.st, o.delivery_status),"
-								  "       delivery_checked_at = now()"
-								  "  FROM unnest($1, $2) AS r(id, st) WHERE o.id = r.id",
+								  "   SET delivery_status = COALESCE(r.st, o.delivery_status),"
+								  "       delivery_checked_at = pg_catalog.now()"
+								  "  FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.int8[]), pg_catalog.unnest($2::pg_catalog.text[])) AS r(id, st)"
+								  " WHERE o.id OPERATOR(pg_catalog.=) r.id",
 								  2, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "could not record delivery status");
 		end_xact();
@@ -826,24 +1096,36 @@ track_delivery(void)
 static void
 purge_old_rows(void)
 {
-	for (int round = 0; round < 10; round++)
+	Datum		args[2];
+	Oid			argtypes[2] = {TIMESTAMPTZOID, INT4OID};
+
+	args[0] = TimestampTzGetDatum(GetCurrentTimestamp() -
+								  (TimestampTz) sms_ir_retention_s * USECS_PER_SEC);
+	args[1] = Int32GetDatum(RETENTION_ROWS);
+	for (int round = 0; round < RETENTION_MAX_ROUNDS; round++)
 	{
 		uint64		deleted = 0;
 
 		begin_xact("sms_ir: purging old rows");
 		if (outbox_exists() &&
-			SPI_execute(psprintf("DELETE FROM sms_ir.outbox WHERE id IN ("
-								 " SELECT id FROM sms_ir.outbox"
-								 "  WHERE status IN ('sent', 'failed', 'cancelled')"
-								 "    AND coalesce(sent_at, created_at) < now() - make_interval(secs => %d)"
-								 "  LIMIT %d FOR UPDATE SKIP LOCKED)",
-								 sms_ir_retention_s, RETENTION_ROWS),
-						false, 0) == SPI_OK_DELETE)
+			SPI_execute_with_args("DELETE FROM sms_ir.outbox WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
+								  " SELECT id FROM sms_ir.outbox"
+								  "  WHERE status OPERATOR(pg_catalog.=) ANY ('{sent,failed,cancelled}'::sms_ir.outbox_status[])"
+								  "    AND COALESCE(sent_at, created_at) OPERATOR(pg_catalog.<) $1"
+								  "  LIMIT $2 FOR UPDATE SKIP LOCKED))",
+								  2, argtypes, args, NULL, false, 0) == SPI_OK_DELETE)
 			deleted = SPI_processed;
 		end_xact();
 		if (deleted < RETENTION_ROWS)
 			break;
 	}
+}
+
+/* How often the purge runs: every RETENTION_EVERY_MS, or more often for a short retention. */
+static long
+purge_every_ms(void)
+{
+	return (long) Min((int64) RETENTION_EVERY_MS, (int64) sms_ir_retention_s * 1000);
 }
 
 void
@@ -858,6 +1140,7 @@ sms_ir_worker_main(Datum arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 
+	worker_attach(DatumGetUInt32(arg));
 	BackgroundWorkerInitializeConnection(sms_ir_database_name, NULL, 0);
 	pgstat_report_appname("sms_ir worker");
 
@@ -872,20 +1155,16 @@ sms_ir_worker_main(Datum arg)
 	 */
 	SetConfigOption("enable_sort", "off", PGC_USERSET, PGC_S_SESSION);
 	SetConfigOption("enable_bitmapscan", "off", PGC_USERSET, PGC_S_SESSION);
+	pin_session_settings();
 
-	SpinLockAcquire(&sms_worker_shared->mutex);
-	sms_worker_shared->worker_pid = MyProcPid;
-	sms_worker_shared->worker_latch = MyLatch;
-	strlcpy(sms_worker_shared->state, "starting", sizeof(sms_worker_shared->state));
-	SpinLockRelease(&sms_worker_shared->mutex);
-	before_shmem_exit(worker_detach, (Datum) 0);
 
 	ereport(LOG, (errmsg("sms_ir worker started in database \"%s\"", sms_ir_database_name)));
 
 	/*
 	 * An ERROR in a batch (say, the outbox dropped under us) is logged and
-	 * the loop goes on, as in autovacuum; rows it left 'sending' are
-	 * recovered before the next batch.
+	 * the loop goes on, as in autovacuum.  Outcomes already judged are
+	 * recorded before anything else (unrecorded_rows); rows left 'sending'
+	 * otherwise are recovered before the next claim.
 	 */
 	if (sigsetjmp(local_sigjmp_buf, 1) != 0)
 	{
@@ -899,7 +1178,8 @@ sms_ir_worker_main(Datum arg)
 		FlushErrorState();
 		note_error(edata->message);
 		FreeErrorData(edata);
-		recovered = false;
+		if (unrecorded_rows == NULL)
+			recovered = false;
 		RESUME_INTERRUPTS();
 		/* do not spin on a persistent error */
 		(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000, PG_WAIT_EXTENSION);
@@ -919,11 +1199,19 @@ sms_ir_worker_main(Datum arg)
 		}
 		leave_if_database_dropped();
 
+		if (unrecorded_rows != NULL)
+		{
+			/* outcomes of requests that completed: record them first */
+			set_state("recording");
+			if (!record_pending())
+				recovered = false;
+		}
 		if (!sms_ir_worker_enabled)
 			set_state("paused");
 		else if (GetCurrentTimestamp() >= next_work_at)
 		{
 			int			n;
+			bool		complete = true;
 
 			if (!recovered)
 			{
@@ -940,9 +1228,12 @@ sms_ir_worker_main(Datum arg)
 			}
 
 			set_state("sending");
-			while ((n = run_batch()) == sms_ir_batch_size &&
+			while ((n = run_batch(&complete)) == sms_ir_batch_size && complete &&
 				   !worker_should_abort(NULL) && !ConfigReloadPending)
 				CHECK_FOR_INTERRUPTS();
+			/* a row no statement could record: in-flight recovery settles it */
+			if (!complete)
+				recovered = false;
 
 			/* a batch cut short for these reasons is recorded: leave now */
 			if (!PostmasterIsAlive())
@@ -967,7 +1258,7 @@ sms_ir_worker_main(Datum arg)
 				}
 				if (sms_ir_retention_s > 0 &&
 					TimestampDifferenceExceeds(last_purge, GetCurrentTimestamp(),
-											   Min(RETENTION_EVERY_MS, sms_ir_retention_s * 1000)))
+											   purge_every_ms()))
 				{
 					last_purge = GetCurrentTimestamp();
 					purge_old_rows();

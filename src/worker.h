@@ -6,6 +6,13 @@
  * sms_ir.database_name whenever that database exists.  The worker exits when
  * someone waits to drop or rename its database, so it never blocks DROP
  * DATABASE; the launcher starts it again when the database is back.
+ *
+ * Exactly one worker runs per database, also after the launcher itself
+ * restarts (its handle of the old worker is then lost): the launcher
+ * registers a worker only while worker_pid is 0, numbering each
+ * registration (worker_generation, passed as the worker's argument), and a
+ * worker starts only if no other holds worker_pid and its number is the
+ * latest; otherwise it exits at once.
  */
 #ifndef SMS_IR_WORKER_H
 #define SMS_IR_WORKER_H
@@ -23,8 +30,9 @@ typedef struct SmsWorkerShared
 	slock_t		mutex;
 	pid_t		launcher_pid;
 	Latch	   *launcher_latch;
-	pid_t		worker_pid;
+	pid_t		worker_pid;		/* the one live worker, 0 if none */
 	Latch	   *worker_latch;
+	uint32		worker_generation;	/* of the worker the launcher last registered */
 	char		state[32];		/* starting, idle, sending, paused, no extension */
 	bool		paused;			/* worker_enabled is off: commits need not wake it */
 	int64		sent;

@@ -15,7 +15,7 @@ use Time::HiRes qw(time usleep);
 
 our @EXPORT = qw(start_mock stop_mock mock_reset mock_requests mock_count mock_fault
   mock_clear_faults new_sms_node wait_until worker_conf worker_state worker_pid
-  query_retry wait_pids_gone request_code);
+  query_retry wait_pids_gone request_code secret_file);
 
 my $json = JSON::PP->new->canonical;
 my $http = HTTP::Tiny->new(timeout => 30, keep_alive => 0);
@@ -122,6 +122,21 @@ sub request_code
 	return $b->{parameters}[0]{value};
 }
 
+# Write $value into a secret file beside $node's data directory, readable
+# by the server's user only; returns its path.
+sub secret_file
+{
+	my ($node, $name, $value, $mode) = @_;
+	my $dir = $node->basedir . '/secrets';
+	mkdir $dir, 0700 unless -d $dir;
+	my $path = "$dir/$name";
+	open my $fh, '>', $path or die "$path: $!";
+	print $fh "$value\n";
+	close $fh;
+	chmod($mode // 0600, $path) or die "chmod $path: $!";
+	return $path;
+}
+
 # A started cluster with sms_ir preloaded and pointed at $mock; the
 # extension is created in database "postgres" (the worker's database).
 sub new_sms_node
@@ -130,11 +145,13 @@ sub new_sms_node
 	my $node = PostgreSQL::Test::Cluster->new($name);
 	$node->init;
 	my $preload = $opts{preload} // 'sms_ir';
+	# the recommended setup: the API key by file reference (see secret_file)
+	my $key_file = secret_file($node, 'api_key', 'test-key');
 	$node->append_conf(
 		'postgresql.conf', qq{
 shared_preload_libraries = '$preload'
 sms_ir.base_url = '$mock->{url}'
-sms_ir.api_key = 'test-key'
+sms_ir.api_key = 'file:$key_file'
 sms_ir.line_number = '30004505000017'
 sms_ir.retry_base_delay = '100ms'
 sms_ir.retry_max_delay = '1s'
