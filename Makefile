@@ -22,6 +22,10 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# PGXS tracks no header dependencies: a changed struct in src/*.h must
+# rebuild every object, or the objects disagree about its layout.
+$(OBJS): $(wildcard $(srcdir)/src/*.h)
+
 # TAP tests (test/t/*.pl): the worker, crashes, restarts, pg_cron.
 PROVE_TESTS ?= test/t/*.pl
 PROVE_FLAGS += -I $(srcdir)/test/perl

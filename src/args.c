@@ -378,10 +378,49 @@ sms_args_params(const SmsProvider *provider, Jsonb *params, SmsArgs *args)
 	}
 }
 
+/*
+ * A numeric template id over the provider's max_template_id is a bad value
+ * (22023), not a missing feature: checked before supports() so a digits-only
+ * id too large for int64 never reaches strtoll() in build_request.
+ * Non-numeric ids are left to supports().
+ */
+static void
+check_template_id_range(const SmsProvider *provider, const SmsArgs *args)
+{
+	const char *id = args->template_id;
+	const char *digits;
+	bool		over = false;
+	int64		v = 0;
+
+	if (provider->max_template_id <= 0 || id == NULL ||
+		(args->op != SMS_OP_VERIFY && args->op != SMS_OP_TEMPLATE))
+		return;
+	if (id[0] == '\0' || strspn(id, "0123456789") != strlen(id))
+		return;
+	for (digits = id; *digits && !over; digits++)
+	{
+		int			d = *digits - '0';
+
+		/* v * 10 + d > max, without overflowing */
+		over = v > (provider->max_template_id - d) / 10;
+		if (!over)
+			v = v * 10 + d;
+	}
+	if (over)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("template_id %s is out of range for %s", id, provider->name),
+				 errdetail("%s takes template ids up to " INT64_FORMAT ".",
+						   provider->name, provider->max_template_id),
+				 errhint("Use the id of a template from the provider's panel.")));
+}
+
 void
 sms_args_check_supported(const SmsProvider *provider, const SmsArgs *args)
 {
 	const char *hint = NULL;
+
+	check_template_id_range(provider, args);
 
 	if (!provider->supports(args, &hint))
 		ereport(ERROR,

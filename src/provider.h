@@ -174,6 +174,8 @@ typedef struct SmsProvider
 	/* sms_send_bulk/like_to_like: requests run at once (1 = one by one) */
 	int			send_concurrency;
 	int			max_status_ids; /* message ids per STATUS request */
+	/* largest numeric template id (VERIFY, TEMPLATE) it takes; 0 = no limit */
+	int64		max_template_id;
 
 	/*
 	 * Can this provider do `args`?  On false, *hint says what to use instead.

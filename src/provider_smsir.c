@@ -480,6 +480,8 @@ const SmsProvider sms_provider_smsir = {
 	.send_at_max_ahead = 365 * 86400,
 	.send_concurrency = 1,
 	.max_status_ids = 1,
+	/* templateId is an int (32-bit) in sms.ir's official .NET SDK */
+	.max_template_id = PG_INT32_MAX,
 	.supports = smsir_supports,
 	.build_request = smsir_build_request,
 	.parse_reply = smsir_parse_reply,
