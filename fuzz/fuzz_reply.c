@@ -167,8 +167,8 @@ check_reply(const SmsProvider *prov, SmsOp op, long http, const SmsReply *r)
 	/* --- success: what functions.c / worker.c dereference without checks --- */
 	CHECK(r->parts == -1 || r->parts >= 0, "%s: parts %d", name, r->parts);
 	if (r->cost)
-		CHECK(pg_numeric_ok(r->cost),
-			  "%s: cost \"%s\" would make numeric_in() ereport after the send", name, r->cost);
+		CHECK(amount_is_canonical(r->cost),
+			  "%s: cost \"%s\" is not a canonical amount (numeric_in, JSON)", name, r->cost);
 	switch (op)
 	{
 		case SMS_OP_BULK:
@@ -204,8 +204,8 @@ check_reply(const SmsProvider *prov, SmsOp op, long http, const SmsReply *r)
 			break;
 		case SMS_OP_CREDIT:
 			CHECK(r->number != NULL, "%s: credit success without number", name);
-			CHECK(pg_numeric_ok(r->number),
-				  "%s: credit \"%s\" would make numeric_in() ereport", name, r->number);
+			CHECK(amount_is_canonical(r->number),
+				  "%s: credit \"%s\" is not a canonical amount (numeric_in, JSON)", name, r->number);
 			break;
 		case SMS_OP_LINES:
 			CHECK(r->nlines == 0 || r->lines != NULL, "%s: lines", name);
@@ -250,6 +250,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	body = malloc(len + 1);
 	memcpy(body, data + 2, len);
 	body[len] = '\0';
+
+	/* the amount rule itself, on the body as raw text, in both formats */
+	for (int fmt = SMS_AMOUNT_PLAIN; fmt <= SMS_AMOUNT_THOUSANDS; fmt++)
+	{
+		char	   *amount = sms_amount_text(body, (SmsAmountFormat) fmt);
+
+		if (amount != NULL)
+		{
+			CHECK(amount_is_canonical(amount),
+				  "sms_amount_text(\"%.100s\") = \"%.100s\" is not canonical", body, amount);
+			CHECK(strcmp(sms_amount_text(amount, SMS_AMOUNT_PLAIN), amount) == 0,
+				  "sms_amount_text is not idempotent on \"%.100s\"", amount);
+		}
+		arena_reset();
+	}
 
 	for (size_t p = 0; p < lengthof(providers); p++)
 	{

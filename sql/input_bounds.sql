@@ -139,3 +139,18 @@ SELECT sms_test.mock_count() AS provider_requests;
 SELECT message_ids IS NOT NULL AS sent
   FROM sms_ir.sms_send_bulk(repeat('س', 670), ARRAY['09121234567']);
 SELECT sms_test.mock_count() AS provider_requests;
+
+------------------------------------------------------------------------
+-- amounts: one canonical rule (src/reply.c sms_amount_text); an unreadable
+-- amount leaves the send successful with cost NULL
+------------------------------------------------------------------------
+SELECT sms_test.fault(jsonb_build_object('match', '/v1/send/bulk', 'kind', 'status', 'status', 200,
+         'body', '{"status":1,"message":"ok","data":{"packId":"p-1","messageIds":[11],"cost":"-0012.50"}}'));
+SELECT pack_id, message_ids, cost FROM sms_ir.sms_send_bulk('hi', ARRAY['09121234567']);
+SELECT sms_test.fault(jsonb_build_object('match', '/v1/send/bulk', 'kind', 'status', 'status', 200,
+         'body', '{"status":1,"message":"ok","data":{"packId":"p-2","messageIds":[12],"cost":"1,800"}}'));
+SELECT pack_id, message_ids, cost IS NULL AS cost_is_null
+  FROM sms_ir.sms_send_bulk('hi', ARRAY['09121234567']);
+SELECT sms_test.fault(jsonb_build_object('match', '/v1/send/bulk', 'kind', 'status', 'status', 200,
+         'body', '{"status":1,"message":"ok","data":{"packId":"p-3","messageIds":[13],"cost":1.5E+002}}'));
+SELECT pack_id, message_ids, cost FROM sms_ir.sms_send_bulk('hi', ARRAY['09121234567']);

@@ -241,6 +241,19 @@ extern int	sms_error_sqlstate(SmsErrorClass cls);
 extern void sms_set_error(SmsReply *reply, SmsErrorClass cls, int http_status,
 						  const char *code, const char *message,
 						  const char *detail);
+/* reply.c: one rule for amounts (cost, credit) in every provider's replies */
+typedef enum SmsAmountFormat
+{
+	SMS_AMOUNT_PLAIN,			/* 1800, 12.5, 1.5e3 */
+	SMS_AMOUNT_THOUSANDS		/* also 1,800 and 12,345.5 (',' groups of 3) */
+} SmsAmountFormat;
+
+#define SMS_AMOUNT_MAX_LEN		1000	/* characters of raw text */
+#define SMS_AMOUNT_MAX_EXPONENT 1000
+#define SMS_THOUSANDS_GROUP		3
+
+extern char *sms_amount_text(const char *raw, SmsAmountFormat fmt);
+
 extern void sms_raise_error(const SmsProvider *provider, const SmsError *err)
 			pg_attribute_noreturn();
 

@@ -206,30 +206,11 @@ legacy_build_token_request(const SmsConfig *cfg, SmsRequest *req)
 	finish_request(cfg, LEGACY_PREFIX "Token/GetToken", body, NULL, req);
 }
 
-/* Amount as numeric text: a JSON number or a string of digits; NULL if not. */
+/* Amount as canonical numeric text (sms_amount_text's rule); NULL if not. */
 static char *
 amount_text(struct json_object *obj)
 {
-	char	   *s = sms_json_scalar_text(obj);
-	const char *p;
-	bool		dot = false;
-	int			digits = 0;
-
-	if (s == NULL || strlen(s) > 100 || json_object_is_type(obj, json_type_boolean))
-		return NULL;
-	p = s;
-	if (*p == '-')
-		p++;
-	for (; *p; p++)
-	{
-		if (*p >= '0' && *p <= '9')
-			digits++;
-		else if (*p == '.' && !dot && digits > 0 && p[1] >= '0' && p[1] <= '9')
-			dot = true;
-		else
-			return NULL;
-	}
-	return digits > 0 ? s : NULL;
+	return sms_amount_text(sms_json_scalar_text(obj), SMS_AMOUNT_PLAIN);
 }
 
 /*

@@ -535,8 +535,8 @@ parse_ok(const SmsArgs *args, xmlNodePtr resp, SmsReply *reply, MpPending *pe)
 				pend(pe, SMS_ERR_FORBIDDEN, "-2", "the user is inactive");
 			else if (text[0] == '-')
 				return false;
-			else
-				reply->number = text;
+			else if ((reply->number = sms_amount_text(text, SMS_AMOUNT_PLAIN)) == NULL)
+				return false;
 			return true;
 		case SMS_OP_LINES:
 			if (result == NULL)

@@ -183,47 +183,14 @@ smsafzar_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *re
 }
 
 /*
- * Amount as numeric text: a JSON number, or a string of digits with
+ * Amount as canonical numeric text: a JSON number, or a string with
  * thousands separators and an optional fraction ("1,800", "12,345.5").
- * NULL when absent or not such a number.
+ * NULL when absent or not such a number (sms_amount_text's rule).
  */
 static char *
 amount_text(struct json_object *obj)
 {
-	char	   *s = sms_json_scalar_text(obj);
-	StringInfoData buf;
-	const char *p;
-	int			digits = 0;
-
-	if (s == NULL || strlen(s) > 100)
-		return NULL;
-	initStringInfo(&buf);
-	p = s;
-	if (*p == '-')
-		appendStringInfoChar(&buf, *p++);
-	for (; *p; p++)
-	{
-		if (*p >= '0' && *p <= '9')
-		{
-			appendStringInfoChar(&buf, *p);
-			digits++;
-		}
-		else if (*p == ',' && digits > 0 && p[1] >= '0' && p[1] <= '9')
-			continue;
-		else
-			break;
-	}
-	if (digits == 0)
-		return NULL;
-	if (*p == '.')
-	{
-		appendStringInfoChar(&buf, *p++);
-		if (!(*p >= '0' && *p <= '9'))
-			return NULL;
-		while (*p >= '0' && *p <= '9')
-			appendStringInfoChar(&buf, *p++);
-	}
-	return *p == '\0' ? buf.data : NULL;
+	return sms_amount_text(sms_json_scalar_text(obj), SMS_AMOUNT_THOUSANDS);
 }
 
 static void

@@ -266,46 +266,11 @@ scalar_array(struct json_object *arr, int *n)
 	return out;
 }
 
-/*
- * Text of a number (or numeric string) that numeric_in() takes, else NULL:
- * -?digits(.digits)?([eE][+-]?digits)?, at most 1000 characters, exponent
- * within +-1000.  Anything else would make the SQL function fail in
- * numeric_in() after the messages went out.
- */
+/* Amount as canonical numeric text (sms_amount_text's rule), else NULL. */
 static char *
 numeric_text(struct json_object *obj)
 {
-	char	   *s = sms_json_scalar_text(obj);
-	const char *p = s;
-	int			exponent = 0;
-
-	if (s == NULL || strlen(s) > 1000)
-		return NULL;
-	if (*p == '-')
-		p++;
-	if (!(*p >= '0' && *p <= '9'))
-		return NULL;
-	while (*p >= '0' && *p <= '9')
-		p++;
-	if (*p == '.')
-	{
-		if (!(*++p >= '0' && *p <= '9'))
-			return NULL;
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	if (*p == 'e' || *p == 'E')
-	{
-		p++;
-		if (*p == '+' || *p == '-')
-			p++;
-		if (!(*p >= '0' && *p <= '9'))
-			return NULL;
-		for (; *p >= '0' && *p <= '9'; p++)
-			if ((exponent = exponent * 10 + (*p - '0')) > 1000)
-				return NULL;
-	}
-	return *p == '\0' ? s : NULL;
+	return sms_amount_text(sms_json_scalar_text(obj), SMS_AMOUNT_PLAIN);
 }
 
 static void

@@ -136,3 +136,107 @@ sms_http_status_class(long http_status)
 		return SMS_ERR_NOT_FOUND;
 	return SMS_ERR_REJECTED;
 }
+
+/*
+ * Canonical numeric text of a provider's amount (cost, credit), or NULL.
+ *
+ * Accepted: [-] digits [. digits] [(e|E) [+|-] digits], where with
+ * SMS_AMOUNT_THOUSANDS the integer digits may be grouped by ',' (1 to 3
+ * digits first, then groups of exactly 3: "1,800", "12,345.5"; "0,5" and
+ * "1,80" are refused).  The exponent must lie within
+ * +-SMS_AMOUNT_MAX_EXPONENT, else NULL: numeric_in() takes far larger ones,
+ * but no real amount needs them and a huge one costs memory.
+ *
+ * The result is both a JSON number and something numeric_in() takes:
+ * no leading zeros ("007" -> "7", "-0012.50" -> "-12.50"), no '+', no sign
+ * on zero ("-0.0" -> "0.0"), the exponent as 'e' [-] digits without leading
+ * zeros ("1E+03" -> "1e3").  The fraction keeps its digits (a scale is data).
+ */
+char *
+sms_amount_text(const char *raw, SmsAmountFormat fmt)
+{
+	StringInfoData buf;
+	const char *p = raw;
+	bool		negative = false;
+	bool		nonzero = false;
+	int			digits = 0;
+	int			group = 0;		/* digits since the last ',' (or start) */
+	bool		grouped = false;
+	bool		leading_zero = false;
+	bool		exp_negative = false;
+	int			exponent = 0;
+
+	if (raw == NULL || strlen(raw) > SMS_AMOUNT_MAX_LEN)
+		return NULL;
+	initStringInfo(&buf);
+	if (*p == '-')
+	{
+		negative = true;
+		p++;
+	}
+	/* integer part: copy without leading zeros */
+	for (;; p++)
+	{
+		if (*p >= '0' && *p <= '9')
+		{
+			if (digits == 0)
+				leading_zero = *p == '0';
+			if (*p != '0' || nonzero)
+				appendStringInfoChar(&buf, *p);
+			nonzero |= *p != '0';
+			digits++;
+			group++;
+			if (grouped && group > SMS_THOUSANDS_GROUP)
+				return NULL;
+		}
+		else if (*p == ',' && fmt == SMS_AMOUNT_THOUSANDS)
+		{
+			/* first group 1..3 digits not starting with 0, then exactly 3 */
+			if (grouped ? group != SMS_THOUSANDS_GROUP
+				: (group == 0 || group > SMS_THOUSANDS_GROUP || leading_zero))
+				return NULL;
+			grouped = true;
+			group = 0;
+		}
+		else
+			break;
+	}
+	if (digits == 0 || (grouped && group != SMS_THOUSANDS_GROUP))
+		return NULL;
+	if (!nonzero)
+		appendStringInfoChar(&buf, '0');
+	if (*p == '.')
+	{
+		appendStringInfoChar(&buf, *p++);
+		if (!(*p >= '0' && *p <= '9'))
+			return NULL;
+		for (; *p >= '0' && *p <= '9'; p++)
+		{
+			appendStringInfoChar(&buf, *p);
+			nonzero |= *p != '0';
+		}
+	}
+	if (*p == 'e' || *p == 'E')
+	{
+		p++;
+		if (*p == '+' || *p == '-')
+			exp_negative = *p++ == '-';
+		if (!(*p >= '0' && *p <= '9'))
+			return NULL;
+		for (; *p >= '0' && *p <= '9'; p++)
+			if ((exponent = exponent * 10 + (*p - '0')) > SMS_AMOUNT_MAX_EXPONENT)
+				return NULL;
+		if (exponent != 0)
+			appendStringInfo(&buf, "e%s%d", exp_negative ? "-" : "", exponent);
+	}
+	if (*p != '\0')
+		return NULL;
+	if (negative && nonzero)
+	{
+		char	   *out = psprintf("-%s", buf.data);
+
+		pfree(buf.data);
+		return out;
+	}
+	return buf.data;
+}
