@@ -23,6 +23,8 @@
 
 #include <stdint.h>
 
+#include "mb/pg_wchar.h"
+
 #include "arena.h"
 #include "checks.h"
 #include "provider.h"
@@ -250,6 +252,34 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	body = malloc(len + 1);
 	memcpy(body, data + 2, len);
 	body[len] = '\0';
+
+	/* UTF-8 hygiene: the cleaned body is valid, clipping keeps it valid */
+	{
+		char	   *clean = sms_text_valid_utf8(body);
+		int			n = (int) strlen(clean);
+
+		CHECK(pg_encoding_verifymbstr(PG_UTF8, clean, n) == n,
+			  "sms_text_valid_utf8 left invalid UTF-8 in \"%.100s\"", clean);
+		CHECK((clean == body) == (pg_encoding_verifymbstr(PG_UTF8, body, (int) strlen(body)) ==
+								  (int) strlen(body)),
+			  "sms_text_valid_utf8 copied a valid string or kept an invalid one");
+		for (int m = 0; m <= n && m < 8; m++)
+		{
+			char	   *c = sms_text_clip(clean, n - m);
+
+			CHECK((int) strlen(c) <= n - m &&
+				  pg_encoding_verifymbstr(PG_UTF8, c, (int) strlen(c)) == (int) strlen(c),
+				  "sms_text_clip(%d) split a character", n - m);
+		}
+		{
+			SmsError	err = {.message = body, .code = body};
+			char	   *text = sms_error_text(&err);
+
+			CHECK(pg_encoding_verifymbstr(PG_UTF8, text, (int) strlen(text)) ==
+				  (int) strlen(text), "sms_error_text is not valid UTF-8");
+		}
+		arena_reset();
+	}
 
 	/* the amount rule itself, on the body as raw text, in both formats */
 	for (int fmt = SMS_AMOUNT_PLAIN; fmt <= SMS_AMOUNT_THOUSANDS; fmt++)

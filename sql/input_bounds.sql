@@ -154,3 +154,34 @@ SELECT pack_id, message_ids, cost IS NULL AS cost_is_null
 SELECT sms_test.fault(jsonb_build_object('match', '/v1/send/bulk', 'kind', 'status', 'status', 200,
          'body', '{"status":1,"message":"ok","data":{"packId":"p-3","messageIds":[13],"cost":1.5E+002}}'));
 SELECT pack_id, message_ids, cost FROM sms_ir.sms_send_bulk('hi', ARRAY['09121234567']);
+
+------------------------------------------------------------------------
+-- inbox time stamps: milliseconds are detected (> 1e11 is read as ms),
+-- negative or past timestamptz's range is no time (NULL), never an ERROR
+------------------------------------------------------------------------
+SELECT sms_ir.sms_api('POST', '/__mock/reset');
+SELECT sms_ir.sms_api('POST', '/__mock/inbox', jsonb_build_object(
+         'mobile', '989351234567', 'messageText', label, 'receivedDateTime', t))
+  FROM (VALUES ('seconds', 1700000000::bigint), ('milliseconds', 1700000100000),
+               ('negative', -5), ('zero', 0), ('int64 max', 9223372036854775807),
+               ('12 digits', 99999999999)) AS v(label, t);
+SELECT message, extract(epoch FROM received_at) AS unix_seconds
+  FROM sms_ir.sms_inbox(10) ORDER BY message;
+
+------------------------------------------------------------------------
+-- provider text is valid UTF-8 by the time it is a result or an error:
+-- invalid bytes become U+FFFD (the mock's body_hex sends raw bytes)
+------------------------------------------------------------------------
+-- hex(a) || 'ff' || hex(b): a reply with one invalid byte in it
+CREATE FUNCTION sms_test.hex_with_bad_byte(a text, bad text, b text) RETURNS text
+LANGUAGE sql IMMUTABLE AS
+$$ SELECT encode(convert_to(a, 'UTF8'), 'hex') || bad || encode(convert_to(b, 'UTF8'), 'hex') $$;
+SELECT sms_test.fault(jsonb_build_object('match', '/v1/send/bulk', 'kind', 'status', 'status', 400,
+         'body_hex', sms_test.hex_with_bad_byte('{"status":101,"message":"bad ', 'ff', ' line","data":null}')));
+SELECT sms_test.try($$SELECT sms_ir.sms_send_bulk('hi', ARRAY['09121234567'])$$) AS error_text;
+SELECT sms_test.fault(jsonb_build_object('match', '/v1/receive/latest', 'kind', 'status', 'status', 200,
+         'body_hex', sms_test.hex_with_bad_byte(
+           '{"status":1,"message":"ok","data":[{"number":30004505000017,"mobile":"989351234567","receivedDateTime":1700000000,"messageText":"hi ',
+           'c328ff', ' there"}]}')));
+SELECT message, message = U&'hi \FFFD(\FFFD there' AS replaced
+  FROM sms_ir.sms_inbox(10);

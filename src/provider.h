@@ -254,6 +254,15 @@ typedef enum SmsAmountFormat
 
 extern char *sms_amount_text(const char *raw, SmsAmountFormat fmt);
 
+/* reply.c: unix seconds from a provider's stamp (ms detected), 0 = none */
+#define SMS_UNIX_SECONDS_PLAUSIBLE INT64CONST(100000000000)
+#define SMS_MSECS_PER_SEC		1000
+extern int64 sms_unix_time(int64 raw);
+
+/* reply.c: provider strings as valid UTF-8 (U+FFFD for bad bytes), clipped */
+extern char *sms_text_valid_utf8(const char *s);
+extern char *sms_text_clip(const char *s, int maxbytes);
+
 extern void sms_raise_error(const SmsProvider *provider, const SmsError *err)
 			pg_attribute_noreturn();
 

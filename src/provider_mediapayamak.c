@@ -416,6 +416,8 @@ parse_inbox(xmlNodePtr result, SmsReply *reply)
 		}
 		if (date != NULL && date[0] != '\0' && !parse_datetime(date, &row->received_at))
 			return false;
+		/* the shared rule: before 1970 (or past timestamptz) is no time */
+		row->received_at = sms_unix_time(row->received_at);
 		reply->ninbox++;
 	}
 	return true;

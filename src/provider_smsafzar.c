@@ -319,7 +319,7 @@ inbox_rows(const SmsArgs *args, struct json_object *obj, SmsReply *reply)
 		row->line_number = sms_json_scalar_text(sms_json_get_ci(m, "recipientNumber"));
 		row->message = sms_json_scalar_text(sms_json_get_ci(m, "content"));
 		if (sms_json_int64(sms_json_get_ci(m, "receivedTimestamp"), &when))
-			row->received_at = when;
+			row->received_at = sms_unix_time(when);
 		if (row->message == NULL)
 			return false;
 		reply->ninbox++;

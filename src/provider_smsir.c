@@ -330,7 +330,7 @@ inbox_rows(struct json_object *data, SmsReply *reply)
 		row->message = sms_json_scalar_text(sms_json_get_ci(m, "messageText"));
 		row->provider_id = sms_json_scalar_text(sms_json_get_ci(m, "id"));
 		if (sms_json_int64(sms_json_get_ci(m, "receivedDateTime"), &when))
-			row->received_at = when;
+			row->received_at = sms_unix_time(when);
 		if (row->message == NULL)
 			return false;
 	}
