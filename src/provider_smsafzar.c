@@ -85,7 +85,7 @@ smsafzar_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *re
 			/* one recipient per request (max_recipients = 1) */
 			req->method = "POST";
 			path = "/messages/send";
-			body = json_object_new_object();
+			body = sms_json_new_object();
 			if (sender)
 				json_object_object_add(body, "senderNumber", json_object_new_string(sender));
 			json_object_object_add(body, "recipientNumber",
@@ -104,7 +104,7 @@ smsafzar_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *re
 
 				req->method = "POST";
 				path = "/messages/send/template";
-				body = json_object_new_object();
+				body = sms_json_new_object();
 				if (sender)
 					json_object_object_add(body, "senderNumber", json_object_new_string(sender));
 				json_object_object_add(body, "recipientNumber",
@@ -131,7 +131,7 @@ smsafzar_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *re
 
 				req->method = "POST";
 				path = "/messages/status";
-				body = json_object_new_object();
+				body = sms_json_new_object();
 				if (args->nids > 0)
 					for (int i = 0; i < args->nids; i++)
 						json_object_array_add(ids, json_object_new_string(args->ids[i]));
@@ -172,7 +172,7 @@ smsafzar_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *re
 	if (body != NULL)
 	{
 		req->body = sms_json_to_cstring(body);
-		json_object_put(body);
+		sms_json_release(body);
 	}
 	else if (args->op == SMS_OP_RAW && args->raw_body != NULL)
 		req->body = pstrdup(args->raw_body);
@@ -424,7 +424,7 @@ smsafzar_parse_reply(const SmsArgs *args, long http_status, const char *body,
 		error_reply(reply, http_status, obj);
 
 	if (obj != NULL)
-		json_object_put(obj);
+		sms_json_release(obj);
 }
 
 const SmsProvider sms_provider_smsafzar = {

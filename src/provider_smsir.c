@@ -87,7 +87,7 @@ smsir_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
 		case SMS_OP_BULK:
 		case SMS_OP_LIKE_TO_LIKE:
 			req->method = "POST";
-			body = json_object_new_object();
+			body = sms_json_new_object();
 			json_object_object_add(body, "lineNumber",
 								   json_object_new_int64(strtoll(args->line_number, NULL, 10)));
 			if (args->op == SMS_OP_BULK)
@@ -114,7 +114,7 @@ smsir_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
 
 				req->method = "POST";
 				path = "/v1/send/verify";
-				body = json_object_new_object();
+				body = sms_json_new_object();
 				json_object_object_add(body, "mobile",
 									   json_object_new_string(args->mobiles[0]));
 				json_object_object_add(body, "templateId",
@@ -162,7 +162,7 @@ smsir_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
 	if (body != NULL)
 	{
 		req->body = sms_json_to_cstring(body);
-		json_object_put(body);
+		sms_json_release(body);
 	}
 	else if (args->op == SMS_OP_RAW && args->raw_body != NULL)
 		req->body = pstrdup(args->raw_body);
@@ -433,7 +433,7 @@ smsir_parse_reply(const SmsArgs *args, long http_status, const char *body,
 					   psprintf("HTTP %ld with a non-JSON body", http_status));
 
 	if (obj != NULL)
-		json_object_put(obj);
+		sms_json_release(obj);
 }
 
 const SmsProvider sms_provider_smsir = {
