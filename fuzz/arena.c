@@ -60,6 +60,21 @@ StaticAssertDecl(sizeof(ArenaChunk) % 16 == 0, "arena header must keep alignment
 static ArenaChunk *arena_head = NULL;
 static size_t arena_count = 0;
 
+/*
+ * Memory context reset callbacks (src/json.c hands json-c roots to the
+ * current context): the arena is the one context, so arena_reset() runs
+ * them, newest first as MemoryContextReset() does, before freeing chunks.
+ */
+MemoryContext CurrentMemoryContext = NULL;
+static MemoryContextCallback *arena_callbacks = NULL;
+
+void
+MemoryContextRegisterResetCallback(MemoryContext context, MemoryContextCallback *cb)
+{
+	cb->next = arena_callbacks;
+	arena_callbacks = cb;
+}
+
 void
 fuzz_fail(const char *fmt,...)
 {
@@ -213,7 +228,16 @@ pnstrdup(const char *in, Size size)
 void
 arena_reset(void)
 {
-	ArenaChunk *h = arena_head;
+	ArenaChunk *h;
+
+	while (arena_callbacks != NULL)
+	{
+		MemoryContextCallback *cb = arena_callbacks;
+
+		arena_callbacks = cb->next;
+		cb->func(cb->arg);
+	}
+	h = arena_head;
 
 	while (h)
 	{

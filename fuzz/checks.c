@@ -77,3 +77,43 @@ pg_numeric_ok(const char *s)
 	}
 	return *p == '\0';
 }
+
+bool
+amount_is_canonical(const char *s)
+{
+	const char *p = s;
+	bool		negative = false;
+	bool		nonzero = false;
+
+	if (*p == '-')
+		negative = true, p++;
+	if (*p == '0')
+		p++;
+	else if (*p >= '1' && *p <= '9')
+		for (nonzero = true; isdigit((unsigned char) *p); p++);
+	else
+		return false;
+	if (*p == '.')
+	{
+		if (!isdigit((unsigned char) *++p))
+			return false;
+		for (; isdigit((unsigned char) *p); p++)
+			nonzero |= *p != '0';
+	}
+	if (*p == 'e')
+	{
+		long		exponent = 0;
+
+		if (*++p == '-')
+			p++;
+		if (!(*p >= '1' && *p <= '9'))
+			return false;
+		for (; isdigit((unsigned char) *p) && exponent <= 1000; p++)
+			exponent = exponent * 10 + (*p - '0');
+		if (exponent > 1000)
+			return false;
+	}
+	if (*p != '\0' || (negative && !nonzero))
+		return false;
+	return pg_numeric_ok(s) && pg_json_valid(s);
+}

@@ -19,4 +19,11 @@ extern bool pg_json_valid(const char *s);
  */
 extern bool pg_numeric_ok(const char *s);
 
+/*
+ * Is s sms_amount_text()'s canonical form (src/reply.c):
+ * -?(0|[1-9][0-9]*)(\.[0-9]+)?(e-?[1-9][0-9]*)?, exponent <= 1000, no sign
+ * on zero, and both a JSON number and numeric_in() input?
+ */
+extern bool amount_is_canonical(const char *s);
+
 #endif

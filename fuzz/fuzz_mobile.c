@@ -6,6 +6,7 @@
  * catches a write past SMS_MOBILE_LEN + 1) and is compared with a reference
  * model of the documented grammar (mobile.h, SPEC §4):
  *
+ *   read Persian (U+06F0..9) and Arabic-Indic (U+0660..9) digits as ASCII,
  *   drop every ' ', '-', '\t'; then  (+98 | 0098 | 98 | 0)? 9 d{9}
  *
  * A canonical result must be a fixed point, and sms_mobile_mask() of it
@@ -42,9 +43,18 @@ model(const char *in, char *out)
 	const char *rest;
 	bool		ok = false;
 
-	for (const char *p = in; *p; p++)
-		if (*p != ' ' && *p != '-' && *p != '\t')
-			s[n++] = *p;
+	for (const unsigned char *p = (const unsigned char *) in; *p; p++)
+	{
+		if ((p[0] == 0xD9 && p[1] >= 0xA0 && p[1] <= 0xA9) ||
+			(p[0] == 0xDB && p[1] >= 0xB0 && p[1] <= 0xB9))
+		{
+			/* second bytes A0..A9 and B0..B9: the low nibble is the digit */
+			s[n++] = (char) ('0' + (p[1] & 0x0F));
+			p++;
+		}
+		else if (*p != ' ' && *p != '-' && *p != '\t')
+			s[n++] = (char) *p;
+	}
 	s[n] = '\0';
 
 	if (strncmp(s, "+98", 3) == 0)

@@ -23,6 +23,8 @@
 
 #include <stdint.h>
 
+#include "mb/pg_wchar.h"
+
 #include "arena.h"
 #include "checks.h"
 #include "provider.h"
@@ -167,8 +169,8 @@ check_reply(const SmsProvider *prov, SmsOp op, long http, const SmsReply *r)
 	/* --- success: what functions.c / worker.c dereference without checks --- */
 	CHECK(r->parts == -1 || r->parts >= 0, "%s: parts %d", name, r->parts);
 	if (r->cost)
-		CHECK(pg_numeric_ok(r->cost),
-			  "%s: cost \"%s\" would make numeric_in() ereport after the send", name, r->cost);
+		CHECK(amount_is_canonical(r->cost),
+			  "%s: cost \"%s\" is not a canonical amount (numeric_in, JSON)", name, r->cost);
 	switch (op)
 	{
 		case SMS_OP_BULK:
@@ -204,8 +206,8 @@ check_reply(const SmsProvider *prov, SmsOp op, long http, const SmsReply *r)
 			break;
 		case SMS_OP_CREDIT:
 			CHECK(r->number != NULL, "%s: credit success without number", name);
-			CHECK(pg_numeric_ok(r->number),
-				  "%s: credit \"%s\" would make numeric_in() ereport", name, r->number);
+			CHECK(amount_is_canonical(r->number),
+				  "%s: credit \"%s\" is not a canonical amount (numeric_in, JSON)", name, r->number);
 			break;
 		case SMS_OP_LINES:
 			CHECK(r->nlines == 0 || r->lines != NULL, "%s: lines", name);
@@ -250,6 +252,49 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	body = malloc(len + 1);
 	memcpy(body, data + 2, len);
 	body[len] = '\0';
+
+	/* UTF-8 hygiene: the cleaned body is valid, clipping keeps it valid */
+	{
+		char	   *clean = sms_text_valid_utf8(body);
+		int			n = (int) strlen(clean);
+
+		CHECK(pg_encoding_verifymbstr(PG_UTF8, clean, n) == n,
+			  "sms_text_valid_utf8 left invalid UTF-8 in \"%.100s\"", clean);
+		CHECK((clean == body) == (pg_encoding_verifymbstr(PG_UTF8, body, (int) strlen(body)) ==
+								  (int) strlen(body)),
+			  "sms_text_valid_utf8 copied a valid string or kept an invalid one");
+		for (int m = 0; m <= n && m < 8; m++)
+		{
+			char	   *c = sms_text_clip(clean, n - m);
+
+			CHECK((int) strlen(c) <= n - m &&
+				  pg_encoding_verifymbstr(PG_UTF8, c, (int) strlen(c)) == (int) strlen(c),
+				  "sms_text_clip(%d) split a character", n - m);
+		}
+		{
+			SmsError	err = {.message = body, .code = body};
+			char	   *text = sms_error_text(&err);
+
+			CHECK(pg_encoding_verifymbstr(PG_UTF8, text, (int) strlen(text)) ==
+				  (int) strlen(text), "sms_error_text is not valid UTF-8");
+		}
+		arena_reset();
+	}
+
+	/* the amount rule itself, on the body as raw text, in both formats */
+	for (int fmt = SMS_AMOUNT_PLAIN; fmt <= SMS_AMOUNT_THOUSANDS; fmt++)
+	{
+		char	   *amount = sms_amount_text(body, (SmsAmountFormat) fmt);
+
+		if (amount != NULL)
+		{
+			CHECK(amount_is_canonical(amount),
+				  "sms_amount_text(\"%.100s\") = \"%.100s\" is not canonical", body, amount);
+			CHECK(strcmp(sms_amount_text(amount, SMS_AMOUNT_PLAIN), amount) == 0,
+				  "sms_amount_text is not idempotent on \"%.100s\"", amount);
+		}
+		arena_reset();
+	}
 
 	for (size_t p = 0; p < lengthof(providers); p++)
 	{

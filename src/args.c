@@ -16,6 +16,7 @@
 #include "args.h"
 #include "guc.h"
 #include "mobile.h"
+#include "parts.h"
 
 void
 sms_args_init(SmsArgs *args, SmsOp op)
@@ -111,6 +112,35 @@ sms_args_mobile_list(char **raw, int n, const char *argname)
 	return out;
 }
 
+/*
+ * Refuse a text needing more than sms_ir.max_parts parts (SPEC §8, §12.5).
+ * `position` is the 1-based array element, or 0 for a single message.
+ */
+static void
+check_parts(const char *text, const char *argname, int position)
+{
+	SmsParts	p;
+
+	sms_parts_of_text(text, &p);
+	if (p.parts <= sms_ir_max_parts)
+		return;
+	if (position > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s element %d is too long", argname, position),
+				 errdetail("Element %d needs " INT64_FORMAT " SMS parts (" INT64_FORMAT " %s characters); sms_ir.max_parts is %d.",
+						   position, p.parts, p.characters,
+						   sms_encoding_name(p.encoding), sms_ir_max_parts),
+				 errhint("Shorten the message, or ask a superuser to raise sms_ir.max_parts.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("%s is too long", argname),
+			 errdetail("The text needs " INT64_FORMAT " SMS parts (" INT64_FORMAT " %s characters); sms_ir.max_parts is %d.",
+					   p.parts, p.characters, sms_encoding_name(p.encoding),
+					   sms_ir_max_parts),
+			 errhint("Shorten the message, or ask a superuser to raise sms_ir.max_parts.")));
+}
+
 char *
 sms_args_message(const char *text, const char *argname)
 {
@@ -123,6 +153,7 @@ sms_args_message(const char *text, const char *argname)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must not be empty", argname),
 				 errhint("Pass the text of the message.")));
+	check_parts(text, argname, 0);
 	return pstrdup(text);
 }
 
@@ -155,6 +186,7 @@ sms_args_message_list(char **out, int n, const char *argname)
 					 errmsg("%s must not contain empty messages", argname),
 					 errdetail("Element %d is empty.", i + 1),
 					 errhint("Pass the text of every message.")));
+		check_parts(out[i], argname, i + 1);
 	}
 	return out;
 }
@@ -346,10 +378,49 @@ sms_args_params(const SmsProvider *provider, Jsonb *params, SmsArgs *args)
 	}
 }
 
+/*
+ * A numeric template id over the provider's max_template_id is a bad value
+ * (22023), not a missing feature: checked before supports() so a digits-only
+ * id too large for int64 never reaches strtoll() in build_request.
+ * Non-numeric ids are left to supports().
+ */
+static void
+check_template_id_range(const SmsProvider *provider, const SmsArgs *args)
+{
+	const char *id = args->template_id;
+	const char *digits;
+	bool		over = false;
+	int64		v = 0;
+
+	if (provider->max_template_id <= 0 || id == NULL ||
+		(args->op != SMS_OP_VERIFY && args->op != SMS_OP_TEMPLATE))
+		return;
+	if (id[0] == '\0' || strspn(id, "0123456789") != strlen(id))
+		return;
+	for (digits = id; *digits && !over; digits++)
+	{
+		int			d = *digits - '0';
+
+		/* v * 10 + d > max, without overflowing */
+		over = v > (provider->max_template_id - d) / 10;
+		if (!over)
+			v = v * 10 + d;
+	}
+	if (over)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("template_id %s is out of range for %s", id, provider->name),
+				 errdetail("%s takes template ids up to " INT64_FORMAT ".",
+						   provider->name, provider->max_template_id),
+				 errhint("Use the id of a template from the provider's panel.")));
+}
+
 void
 sms_args_check_supported(const SmsProvider *provider, const SmsArgs *args)
 {
 	const char *hint = NULL;
+
+	check_template_id_range(provider, args);
 
 	if (!provider->supports(args, &hint))
 		ereport(ERROR,

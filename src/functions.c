@@ -32,6 +32,17 @@ typedef struct SendProgress
 	StringInfoData packs;
 } SendProgress;
 
+/*
+ * A string a provider sent (id, status, inbox text, delivery detail) as a
+ * text Datum: invalid UTF-8 bytes become U+FFFD, so the result is always
+ * valid text.
+ */
+static Datum
+reply_text(const char *s)
+{
+	return CStringGetTextDatum(sms_text_valid_utf8(s));
+}
+
 static void
 send_progress_context(void *arg)
 {
@@ -130,7 +141,7 @@ text_array_datum(char **items, int n)
 	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
 
 	for (int i = 0; i < n; i++)
-		d[i] = CStringGetTextDatum(items[i]);
+		d[i] = reply_text(items[i]);
 	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
@@ -141,7 +152,7 @@ put_send_row(ReturnSetInfo *rsinfo, const SmsReply *reply, SendProgress *progres
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
 
-	values[0] = CStringGetTextDatum(reply->pack_id);
+	values[0] = reply_text(reply->pack_id);
 	values[1] = text_array_datum(reply->message_ids, reply->nmessage_ids);
 	if (reply->cost)
 		values[2] = numeric_from_text(reply->cost);
@@ -287,7 +298,7 @@ sms_send_verify(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	execute(provider, &args, &reply);
-	values[0] = CStringGetTextDatum(reply.message_ids[0]);
+	values[0] = reply_text(reply.message_ids[0]);
 	if (reply.cost)
 		values[1] = numeric_from_text(reply.cost);
 	else
@@ -315,10 +326,10 @@ sms_send_template(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	execute(provider, &args, &reply);
 	nulls[0] = reply.pack_id == NULL;
-	values[0] = reply.pack_id ? CStringGetTextDatum(reply.pack_id) : (Datum) 0;
-	values[1] = CStringGetTextDatum(reply.message_ids[0]);
+	values[0] = reply.pack_id ? reply_text(reply.pack_id) : (Datum) 0;
+	values[1] = reply_text(reply.message_ids[0]);
 	nulls[2] = reply.status == NULL;
-	values[2] = reply.status ? CStringGetTextDatum(reply.status) : (Datum) 0;
+	values[2] = reply.status ? reply_text(reply.status) : (Datum) 0;
 	nulls[3] = reply.parts < 0;
 	values[3] = Int32GetDatum(reply.parts);
 	nulls[4] = reply.cost == NULL;
@@ -352,7 +363,7 @@ put_deliveries(ReturnSetInfo *rsinfo, const SmsReply *reply)
 		for (int c = 0; c < 5; c++)
 		{
 			nulls[c] = cols[c] == NULL;
-			values[c] = cols[c] ? CStringGetTextDatum(cols[c]) : (Datum) 0;
+			values[c] = cols[c] ? reply_text(cols[c]) : (Datum) 0;
 		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
@@ -478,7 +489,7 @@ sms_lines(PG_FUNCTION_ARGS)
 	execute(provider, &args, &reply);
 	for (int i = 0; i < reply.nlines; i++)
 	{
-		Datum		value = CStringGetTextDatum(reply.lines[i]);
+		Datum		value = reply_text(reply.lines[i]);
 		bool		isnull = false;
 
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
@@ -608,7 +619,7 @@ sms_inbox(PG_FUNCTION_ARGS)
 		for (int c = 0; c < 4; c++)
 		{
 			nulls[c + 1] = cols[c] == NULL;
-			values[c + 1] = cols[c] ? CStringGetTextDatum(cols[c]) : (Datum) 0;
+			values[c + 1] = cols[c] ? reply_text(cols[c]) : (Datum) 0;
 		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}

@@ -104,7 +104,7 @@ release_slot(HttpSlot *slot)
 	}
 }
 
-/* Release every busy slot; also cleans up after a run that was jumped out of. */
+/* Release every busy slot (the calls they point to must still be valid). */
 static void
 release_all_slots(void)
 {
@@ -333,8 +333,9 @@ take_token(double rate, long *wait_ms)
 	return false;
 }
 
-bool
-http_run(HttpCall *calls, int n, const HttpRunOptions *opts)
+/* The body of http_run: start, drive and finish the calls. */
+static bool
+run_calls(HttpCall *calls, int n, const HttpRunOptions *opts)
 {
 	int			maxc = Max(1, opts->max_concurrency);
 	int			next = 0;
@@ -342,8 +343,6 @@ http_run(HttpCall *calls, int n, const HttpRunOptions *opts)
 	int			finished = 0;
 	long		wait_ms = 0;
 
-	http_init();
-	release_all_slots();
 	ensure_slots(Min(maxc, n));
 
 	for (int i = 0; i < n; i++)
@@ -429,6 +428,39 @@ http_run(HttpCall *calls, int n, const HttpRunOptions *opts)
 	}
 	release_all_slots();
 	return true;
+}
+
+/*
+ * Run the calls; false when should_abort stopped them.
+ *
+ * The multi handle and the slots are static and outlive the calls, which
+ * live in the caller's memory context.  An ERROR escaping the loop (out of
+ * memory in write_cb's appendBinaryStringInfo, an on_done callback or
+ * should_abort raising) used to leave easy handles attached to the multi
+ * handle and slot->call pointing at calls that the error's context reset
+ * then frees: the next run's release_all_slots() wrote through those
+ * pointers, and curl could call write_cb with a freed HttpCall.  So every
+ * slot is released in PG_CATCH, while the calls are still valid (the
+ * context reset comes later, in the outer handler), and the error goes on.
+ */
+bool
+http_run(HttpCall *calls, int n, const HttpRunOptions *opts)
+{
+	volatile bool ok = false;
+
+	http_init();
+	release_all_slots();
+	PG_TRY();
+	{
+		ok = run_calls(calls, n, opts);
+	}
+	PG_CATCH();
+	{
+		release_all_slots();
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return ok;
 }
 
 void

@@ -1,8 +1,13 @@
 /*
  * json.c -- json-c helpers shared by the providers.
  *
- * Nothing here ereports: the providers call these between creating and
- * releasing json-c objects, so a jump out would leak them.
+ * Nothing here ereports.  json-c objects live outside palloc, so every root
+ * a provider gets from here is owned by the memory context that was current
+ * (sms_json_own): a reset callback json_object_put()s it when the context
+ * is reset or deleted, which is what an ERROR does, so a palloc failing
+ * between parse and release leaks nothing.  The normal path releases it
+ * early with sms_json_release(), which disarms the callback (no double
+ * put).  PostgreSQL 15 cannot unregister a callback, so it stays, disarmed.
  */
 #include "postgres.h"
 
@@ -76,14 +81,81 @@ numbers_are_json(struct json_object *obj)
 	}
 }
 
+/* The callback that puts one root when its memory context goes away. */
+typedef struct SmsJsonOwner
+{
+	MemoryContextCallback cb;
+	struct json_object *obj;	/* NULL once released */
+} SmsJsonOwner;
+
+static void
+owner_reset(void *arg)
+{
+	SmsJsonOwner *owner = (SmsJsonOwner *) arg;
+
+	if (owner->obj != NULL)
+		json_object_put(owner->obj);
+	owner->obj = NULL;
+}
+
+/* A disarmed owner, allocated before the object exists (palloc may fail). */
+static SmsJsonOwner *
+new_owner(void)
+{
+	SmsJsonOwner *owner = palloc0(sizeof(SmsJsonOwner));
+
+	owner->cb.func = owner_reset;
+	owner->cb.arg = owner;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &owner->cb);
+	return owner;
+}
+
+/* Arm `owner` with obj (NULL is fine); the object's userdata finds it again. */
+static struct json_object *
+arm(SmsJsonOwner *owner, struct json_object *obj)
+{
+	if (obj != NULL)
+	{
+		owner->obj = obj;
+		json_object_set_userdata(obj, owner, NULL);
+	}
+	return obj;
+}
+
+struct json_object *
+sms_json_new_object(void)
+{
+	SmsJsonOwner *owner = new_owner();
+
+	return arm(owner, json_object_new_object());
+}
+
+void
+sms_json_release(struct json_object *obj)
+{
+	SmsJsonOwner *owner;
+
+	if (obj == NULL)
+		return;
+	owner = (SmsJsonOwner *) json_object_get_userdata(obj);
+	if (owner != NULL)
+	{
+		owner->obj = NULL;
+		json_object_set_userdata(obj, NULL, NULL);
+	}
+	json_object_put(obj);
+}
+
 struct json_object *
 sms_json_parse(const char *text, size_t len)
 {
 	struct json_tokener *tok;
 	struct json_object *obj;
+	SmsJsonOwner *owner;
 
 	if (text == NULL || len == 0 || len > INT_MAX)
 		return NULL;
+	owner = new_owner();
 	tok = json_tokener_new();
 	if (tok == NULL)
 		return NULL;
@@ -119,7 +191,7 @@ sms_json_parse(const char *text, size_t len)
 		json_object_put(obj);
 		obj = NULL;
 	}
-	return obj;
+	return arm(owner, obj);
 }
 
 char *

@@ -9,8 +9,18 @@
 
 #include <json-c/json.h>
 
-/* Parse exactly `len` bytes of JSON; NULL if invalid or trailing garbage. */
+/*
+ * Parse exactly `len` bytes of JSON; NULL if invalid or trailing garbage.
+ * The root is owned by CurrentMemoryContext (freed if it is reset, e.g. by
+ * an ERROR); release it early with sms_json_release(), not json_object_put.
+ */
 extern struct json_object *sms_json_parse(const char *text, size_t len);
+
+/* A new empty object, owned like sms_json_parse's roots. */
+extern struct json_object *sms_json_new_object(void);
+
+/* Put a root from sms_json_parse/sms_json_new_object now; NULL is fine. */
+extern void sms_json_release(struct json_object *obj);
 
 /* Serialize compactly into a palloc'd string. */
 extern char *sms_json_to_cstring(struct json_object *obj);

@@ -4,10 +4,43 @@
  * The accepted forms are the ones SPEC §4 lists: 09xxxxxxxxx, 9xxxxxxxxx,
  * 989xxxxxxxxx, +989xxxxxxxxx and 00989xxxxxxxxx, with spaces and dashes
  * ignored.  The canonical form is 09xxxxxxxxx; providers convert from it.
+ * Persian (U+06F0..U+06F9) and Arabic-Indic (U+0660..U+0669) digits count
+ * as the ASCII digits they stand for, in any mix with ASCII ones.
  */
 #include "postgres.h"
 
 #include "mobile.h"
+
+/* UTF-8 of U+0660 (Arabic-Indic zero) and U+06F0 (Persian zero): D9 A0, DB B0 */
+#define UTF8_LEAD_ARABIC_INDIC	0xD9
+#define UTF8_ZERO_ARABIC_INDIC	0xA0
+#define UTF8_LEAD_PERSIAN		0xDB
+#define UTF8_ZERO_PERSIAN		0xB0
+#define DIGITS_IN_BASE			10
+
+/*
+ * The ASCII digit for the digit at p (ASCII, Persian or Arabic-Indic), or
+ * -1; *len gets its length in bytes.
+ */
+static int
+digit_at(const char *p, int *len)
+{
+	const unsigned char *u = (const unsigned char *) p;
+
+	*len = 1;
+	if (u[0] >= '0' && u[0] <= '9')
+		return u[0];
+	if ((u[0] == UTF8_LEAD_ARABIC_INDIC && u[1] >= UTF8_ZERO_ARABIC_INDIC &&
+		 u[1] < UTF8_ZERO_ARABIC_INDIC + DIGITS_IN_BASE) ||
+		(u[0] == UTF8_LEAD_PERSIAN && u[1] >= UTF8_ZERO_PERSIAN &&
+		 u[1] < UTF8_ZERO_PERSIAN + DIGITS_IN_BASE))
+	{
+		*len = 2;
+		return '0' + (u[1] - (u[0] == UTF8_LEAD_PERSIAN ? UTF8_ZERO_PERSIAN
+							  : UTF8_ZERO_ARABIC_INDIC));
+	}
+	return -1;
+}
 
 bool
 sms_mobile_normalize(const char *in, char *out)
@@ -22,13 +55,21 @@ sms_mobile_normalize(const char *in, char *out)
 		p++;
 	if (*p == '+')
 		digits[n++] = *p++;
-	for (; *p; p++)
+	while (*p)
 	{
+		int			len;
+		int			d;
+
 		if (*p == ' ' || *p == '-' || *p == '\t')
+		{
+			p++;
 			continue;
-		if (*p < '0' || *p > '9' || n >= (int) sizeof(digits) - 1)
+		}
+		d = digit_at(p, &len);
+		if (d < 0 || n >= (int) sizeof(digits) - 1)
 			return false;
-		digits[n++] = *p;
+		digits[n++] = (char) d;
+		p += len;
 	}
 	digits[n] = '\0';
 

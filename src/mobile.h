@@ -12,7 +12,8 @@
 /*
  * Normalise `in` into `out` (SMS_MOBILE_LEN + 1 bytes) as "09xxxxxxxxx".
  * Accepts 09x, 9x, 989x, +989x and 00989x forms; spaces and dashes are
- * ignored.  Returns false (out undefined) when the number is not a mobile.
+ * ignored; Persian and Arabic-Indic digits (UTF-8) count as ASCII digits.
+ * Returns false (out undefined) when the number is not a mobile.
  */
 extern bool sms_mobile_normalize(const char *in, char *out);
 

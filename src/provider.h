@@ -174,6 +174,8 @@ typedef struct SmsProvider
 	/* sms_send_bulk/like_to_like: requests run at once (1 = one by one) */
 	int			send_concurrency;
 	int			max_status_ids; /* message ids per STATUS request */
+	/* largest numeric template id (VERIFY, TEMPLATE) it takes; 0 = no limit */
+	int64		max_template_id;
 
 	/*
 	 * Can this provider do `args`?  On false, *hint says what to use instead.
@@ -242,6 +244,28 @@ extern int	sms_error_sqlstate(SmsErrorClass cls);
 extern void sms_set_error(SmsReply *reply, SmsErrorClass cls, int http_status,
 						  const char *code, const char *message,
 						  const char *detail);
+/* reply.c: one rule for amounts (cost, credit) in every provider's replies */
+typedef enum SmsAmountFormat
+{
+	SMS_AMOUNT_PLAIN,			/* 1800, 12.5, 1.5e3 */
+	SMS_AMOUNT_THOUSANDS		/* also 1,800 and 12,345.5 (',' groups of 3) */
+} SmsAmountFormat;
+
+#define SMS_AMOUNT_MAX_LEN		1000	/* characters of raw text */
+#define SMS_AMOUNT_MAX_EXPONENT 1000
+#define SMS_THOUSANDS_GROUP		3
+
+extern char *sms_amount_text(const char *raw, SmsAmountFormat fmt);
+
+/* reply.c: unix seconds from a provider's stamp (ms detected), 0 = none */
+#define SMS_UNIX_SECONDS_PLAUSIBLE INT64CONST(100000000000)
+#define SMS_MSECS_PER_SEC		1000
+extern int64 sms_unix_time(int64 raw);
+
+/* reply.c: provider strings as valid UTF-8 (U+FFFD for bad bytes), clipped */
+extern char *sms_text_valid_utf8(const char *s);
+extern char *sms_text_clip(const char *s, int maxbytes);
+
 extern void sms_raise_error(const SmsProvider *provider, const SmsError *err)
 			pg_attribute_noreturn();
 

@@ -128,7 +128,7 @@ finish_request(const SmsConfig *cfg, const char *path, struct json_object *body,
 	if (body != NULL)
 	{
 		req->body = sms_json_to_cstring(body);
-		json_object_put(body);
+		sms_json_release(body);
 	}
 	else
 		req->body = raw_body ? pstrdup(raw_body) : NULL;
@@ -149,7 +149,7 @@ legacy_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
 
 				req->method = "POST";
 				path = LEGACY_PREFIX "Message/SendByMobileNumbers";
-				body = json_object_new_object();
+				body = sms_json_new_object();
 				json_object_object_add(body, "Message", json_object_new_string(args->message));
 				for (int i = 0; i < args->nmobiles; i++)
 					json_object_array_add(mobiles, json_object_new_string(args->mobiles[i]));
@@ -161,7 +161,7 @@ legacy_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
 		case SMS_OP_CONTACTS:
 			req->method = "POST";
 			path = LEGACY_PREFIX "Message/Send";
-			body = json_object_new_object();
+			body = sms_json_new_object();
 			json_object_object_add(body, "Message", json_object_new_string(args->message));
 			json_object_object_add(body, "ContactGroupIds",
 								   int_array(args->group_ids, args->ngroup_ids));
@@ -197,7 +197,7 @@ legacy_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
 static void
 legacy_build_token_request(const SmsConfig *cfg, SmsRequest *req)
 {
-	struct json_object *body = json_object_new_object();
+	struct json_object *body = sms_json_new_object();
 
 	json_object_object_add(body, "UserApiKey", json_object_new_string(cfg->api_key));
 	json_object_object_add(body, "SecretKey", json_object_new_string(cfg->secret_key));
@@ -206,30 +206,11 @@ legacy_build_token_request(const SmsConfig *cfg, SmsRequest *req)
 	finish_request(cfg, LEGACY_PREFIX "Token/GetToken", body, NULL, req);
 }
 
-/* Amount as numeric text: a JSON number or a string of digits; NULL if not. */
+/* Amount as canonical numeric text (sms_amount_text's rule); NULL if not. */
 static char *
 amount_text(struct json_object *obj)
 {
-	char	   *s = sms_json_scalar_text(obj);
-	const char *p;
-	bool		dot = false;
-	int			digits = 0;
-
-	if (s == NULL || strlen(s) > 100 || json_object_is_type(obj, json_type_boolean))
-		return NULL;
-	p = s;
-	if (*p == '-')
-		p++;
-	for (; *p; p++)
-	{
-		if (*p >= '0' && *p <= '9')
-			digits++;
-		else if (*p == '.' && !dot && digits > 0 && p[1] >= '0' && p[1] <= '9')
-			dot = true;
-		else
-			return NULL;
-	}
-	return digits > 0 ? s : NULL;
+	return sms_amount_text(sms_json_scalar_text(obj), SMS_AMOUNT_PLAIN);
 }
 
 /*
@@ -527,7 +508,7 @@ legacy_parse_reply(const SmsArgs *args, long http_status, const char *body,
 		}
 	}
 	if (obj != NULL)
-		json_object_put(obj);
+		sms_json_release(obj);
 }
 
 static void
@@ -557,7 +538,7 @@ legacy_parse_token_reply(long http_status, const char *body, size_t len,
 		/* IsSuccessful false on GetToken: the key or secret is wrong */
 		reply->err.cls = SMS_ERR_AUTH;
 	if (obj != NULL)
-		json_object_put(obj);
+		sms_json_release(obj);
 }
 
 const SmsProvider sms_provider_legacy = {

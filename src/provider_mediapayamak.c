@@ -416,6 +416,8 @@ parse_inbox(xmlNodePtr result, SmsReply *reply)
 		}
 		if (date != NULL && date[0] != '\0' && !parse_datetime(date, &row->received_at))
 			return false;
+		/* the shared rule: before 1970 (or past timestamptz) is no time */
+		row->received_at = sms_unix_time(row->received_at);
 		reply->ninbox++;
 	}
 	return true;
@@ -535,8 +537,8 @@ parse_ok(const SmsArgs *args, xmlNodePtr resp, SmsReply *reply, MpPending *pe)
 				pend(pe, SMS_ERR_FORBIDDEN, "-2", "the user is inactive");
 			else if (text[0] == '-')
 				return false;
-			else
-				reply->number = text;
+			else if ((reply->number = sms_amount_text(text, SMS_AMOUNT_PLAIN)) == NULL)
+				return false;
 			return true;
 		case SMS_OP_LINES:
 			if (result == NULL)

@@ -85,7 +85,7 @@ smsafzar_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *re
 			/* one recipient per request (max_recipients = 1) */
 			req->method = "POST";
 			path = "/messages/send";
-			body = json_object_new_object();
+			body = sms_json_new_object();
 			if (sender)
 				json_object_object_add(body, "senderNumber", json_object_new_string(sender));
 			json_object_object_add(body, "recipientNumber",
@@ -104,7 +104,7 @@ smsafzar_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *re
 
 				req->method = "POST";
 				path = "/messages/send/template";
-				body = json_object_new_object();
+				body = sms_json_new_object();
 				if (sender)
 					json_object_object_add(body, "senderNumber", json_object_new_string(sender));
 				json_object_object_add(body, "recipientNumber",
@@ -131,7 +131,7 @@ smsafzar_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *re
 
 				req->method = "POST";
 				path = "/messages/status";
-				body = json_object_new_object();
+				body = sms_json_new_object();
 				if (args->nids > 0)
 					for (int i = 0; i < args->nids; i++)
 						json_object_array_add(ids, json_object_new_string(args->ids[i]));
@@ -172,7 +172,7 @@ smsafzar_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *re
 	if (body != NULL)
 	{
 		req->body = sms_json_to_cstring(body);
-		json_object_put(body);
+		sms_json_release(body);
 	}
 	else if (args->op == SMS_OP_RAW && args->raw_body != NULL)
 		req->body = pstrdup(args->raw_body);
@@ -183,47 +183,14 @@ smsafzar_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *re
 }
 
 /*
- * Amount as numeric text: a JSON number, or a string of digits with
+ * Amount as canonical numeric text: a JSON number, or a string with
  * thousands separators and an optional fraction ("1,800", "12,345.5").
- * NULL when absent or not such a number.
+ * NULL when absent or not such a number (sms_amount_text's rule).
  */
 static char *
 amount_text(struct json_object *obj)
 {
-	char	   *s = sms_json_scalar_text(obj);
-	StringInfoData buf;
-	const char *p;
-	int			digits = 0;
-
-	if (s == NULL || strlen(s) > 100)
-		return NULL;
-	initStringInfo(&buf);
-	p = s;
-	if (*p == '-')
-		appendStringInfoChar(&buf, *p++);
-	for (; *p; p++)
-	{
-		if (*p >= '0' && *p <= '9')
-		{
-			appendStringInfoChar(&buf, *p);
-			digits++;
-		}
-		else if (*p == ',' && digits > 0 && p[1] >= '0' && p[1] <= '9')
-			continue;
-		else
-			break;
-	}
-	if (digits == 0)
-		return NULL;
-	if (*p == '.')
-	{
-		appendStringInfoChar(&buf, *p++);
-		if (!(*p >= '0' && *p <= '9'))
-			return NULL;
-		while (*p >= '0' && *p <= '9')
-			appendStringInfoChar(&buf, *p++);
-	}
-	return *p == '\0' ? buf.data : NULL;
+	return sms_amount_text(sms_json_scalar_text(obj), SMS_AMOUNT_THOUSANDS);
 }
 
 static void
@@ -352,7 +319,7 @@ inbox_rows(const SmsArgs *args, struct json_object *obj, SmsReply *reply)
 		row->line_number = sms_json_scalar_text(sms_json_get_ci(m, "recipientNumber"));
 		row->message = sms_json_scalar_text(sms_json_get_ci(m, "content"));
 		if (sms_json_int64(sms_json_get_ci(m, "receivedTimestamp"), &when))
-			row->received_at = when;
+			row->received_at = sms_unix_time(when);
 		if (row->message == NULL)
 			return false;
 		reply->ninbox++;
@@ -457,7 +424,7 @@ smsafzar_parse_reply(const SmsArgs *args, long http_status, const char *body,
 		error_reply(reply, http_status, obj);
 
 	if (obj != NULL)
-		json_object_put(obj);
+		sms_json_release(obj);
 }
 
 const SmsProvider sms_provider_smsafzar = {

@@ -87,7 +87,7 @@ smsir_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
 		case SMS_OP_BULK:
 		case SMS_OP_LIKE_TO_LIKE:
 			req->method = "POST";
-			body = json_object_new_object();
+			body = sms_json_new_object();
 			json_object_object_add(body, "lineNumber",
 								   json_object_new_int64(strtoll(args->line_number, NULL, 10)));
 			if (args->op == SMS_OP_BULK)
@@ -114,7 +114,7 @@ smsir_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
 
 				req->method = "POST";
 				path = "/v1/send/verify";
-				body = json_object_new_object();
+				body = sms_json_new_object();
 				json_object_object_add(body, "mobile",
 									   json_object_new_string(args->mobiles[0]));
 				json_object_object_add(body, "templateId",
@@ -162,7 +162,7 @@ smsir_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
 	if (body != NULL)
 	{
 		req->body = sms_json_to_cstring(body);
-		json_object_put(body);
+		sms_json_release(body);
 	}
 	else if (args->op == SMS_OP_RAW && args->raw_body != NULL)
 		req->body = pstrdup(args->raw_body);
@@ -266,46 +266,11 @@ scalar_array(struct json_object *arr, int *n)
 	return out;
 }
 
-/*
- * Text of a number (or numeric string) that numeric_in() takes, else NULL:
- * -?digits(.digits)?([eE][+-]?digits)?, at most 1000 characters, exponent
- * within +-1000.  Anything else would make the SQL function fail in
- * numeric_in() after the messages went out.
- */
+/* Amount as canonical numeric text (sms_amount_text's rule), else NULL. */
 static char *
 numeric_text(struct json_object *obj)
 {
-	char	   *s = sms_json_scalar_text(obj);
-	const char *p = s;
-	int			exponent = 0;
-
-	if (s == NULL || strlen(s) > 1000)
-		return NULL;
-	if (*p == '-')
-		p++;
-	if (!(*p >= '0' && *p <= '9'))
-		return NULL;
-	while (*p >= '0' && *p <= '9')
-		p++;
-	if (*p == '.')
-	{
-		if (!(*++p >= '0' && *p <= '9'))
-			return NULL;
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	if (*p == 'e' || *p == 'E')
-	{
-		p++;
-		if (*p == '+' || *p == '-')
-			p++;
-		if (!(*p >= '0' && *p <= '9'))
-			return NULL;
-		for (; *p >= '0' && *p <= '9'; p++)
-			if ((exponent = exponent * 10 + (*p - '0')) > 1000)
-				return NULL;
-	}
-	return *p == '\0' ? s : NULL;
+	return sms_amount_text(sms_json_scalar_text(obj), SMS_AMOUNT_PLAIN);
 }
 
 static void
@@ -365,7 +330,7 @@ inbox_rows(struct json_object *data, SmsReply *reply)
 		row->message = sms_json_scalar_text(sms_json_get_ci(m, "messageText"));
 		row->provider_id = sms_json_scalar_text(sms_json_get_ci(m, "id"));
 		if (sms_json_int64(sms_json_get_ci(m, "receivedDateTime"), &when))
-			row->received_at = when;
+			row->received_at = sms_unix_time(when);
 		if (row->message == NULL)
 			return false;
 	}
@@ -468,7 +433,7 @@ smsir_parse_reply(const SmsArgs *args, long http_status, const char *body,
 					   psprintf("HTTP %ld with a non-JSON body", http_status));
 
 	if (obj != NULL)
-		json_object_put(obj);
+		sms_json_release(obj);
 }
 
 const SmsProvider sms_provider_smsir = {
@@ -480,6 +445,8 @@ const SmsProvider sms_provider_smsir = {
 	.send_at_max_ahead = 365 * 86400,
 	.send_concurrency = 1,
 	.max_status_ids = 1,
+	/* templateId is an int (32-bit) in sms.ir's official .NET SDK */
+	.max_template_id = PG_INT32_MAX,
 	.supports = smsir_supports,
 	.build_request = smsir_build_request,
 	.parse_reply = smsir_parse_reply,

@@ -26,7 +26,8 @@ Control API (no auth, never logged, never faulted):
     POST   /__mock/fault      {"match":"/v1/send/verify","method":"POST","kind":
                                "status|garbage|delay|reset|close|stall","count":1,
                                "status":500,"body":...,"headers":{},"delay_ms":2000,
-                               "probability":0.3}  (object or array of objects)
+                               "probability":0.3}  (object or array of objects;
+                               "body_hex":"7b..." instead of body sends raw bytes)
     GET    /__mock/fault      -> active faults
     DELETE /__mock/fault      -> clear faults
     POST   /__mock/delivery   {"messageId":int,"state":int}  override deliveryState
@@ -227,6 +228,11 @@ class Faults:
         body = spec.get("body")
         if body is not None and not isinstance(body, str):
             body = json.dumps(body, ensure_ascii=False)
+        if spec.get("body_hex") is not None:
+            # raw reply bytes (e.g. invalid UTF-8), which a JSON string cannot carry
+            if body is not None or not isinstance(spec["body_hex"], str):
+                raise ValueError("body_hex must be a hex string, and excludes body")
+            body = bytes.fromhex(spec["body_hex"])
         with self.lock:
             f = {"id": self.next_id, "match": match, "method": method.upper() if method else None,
                  "kind": kind, "count": count, "remaining": count, "status": status,
@@ -259,7 +265,8 @@ class Faults:
 
     def dump(self):
         with self.lock:
-            return [dict(f) for f in self.items]
+            return [dict(f, body=f["body"].hex()) if isinstance(f["body"], bytes) else dict(f)
+                    for f in self.items]
 
 
 # --------------------------------------------------------------------------
@@ -1047,14 +1054,14 @@ class Handler(BaseHTTPRequestHandler):
                     b = fault["body"]
                     if b is None:
                         b = '{"status":0,"message":"server error","data":null}'
-                    r = Reply(fault["status"], b.encode("utf-8"),
+                    r = Reply(fault["status"], b if isinstance(b, bytes) else b.encode("utf-8"),
                               headers=fault["headers"] or None)
                     mock.log.set_status(entry, r.status)
                     self._send(r)
                     return
                 if kind == "garbage":
                     b = fault["body"] if fault["body"] is not None else "<html>oops"
-                    r = Reply(200, b.encode("utf-8"), "text/html",
+                    r = Reply(200, b if isinstance(b, bytes) else b.encode("utf-8"), "text/html",
                               headers=fault["headers"] or None)
                     mock.log.set_status(entry, 200)
                     self._send(r)
