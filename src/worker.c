@@ -106,15 +106,6 @@ set_state(const char *state)
 	SpinLockRelease(&sms_worker_shared->mutex);
 }
 
-/* `s` cut to at most `maxbytes` bytes at a character boundary (palloc'd). */
-static char *
-clip_text(const char *s, int maxbytes)
-{
-	int			len = strlen(s);
-
-	return pnstrdup(s, len <= maxbytes ? len : pg_mbcliplen(s, len, maxbytes));
-}
-
 static void
 note_error(const char *text)
 {
@@ -318,18 +309,6 @@ retry_time(int attempts, int retry_after)
 	return TimestampTzPlusMilliseconds(GetCurrentTimestamp(), (int64) delay_ms);
 }
 
-static void
-append_number_or_string(StringInfo buf, const char *num)
-{
-	char	   *end;
-
-	(void) strtod(num, &end);
-	if (*num != '\0' && *end == '\0' && strpbrk(num, "xXnN") == NULL)
-		appendStringInfoString(buf, num);
-	else
-		escape_json(buf, num);
-}
-
 /* outbox.result of a successful send */
 static char *
 result_json(const OutboxRow *row, const SmsReply *reply)
@@ -341,7 +320,7 @@ result_json(const OutboxRow *row, const SmsReply *reply)
 	if (reply->pack_id)
 	{
 		appendStringInfoString(&buf, "\"pack_id\":");
-		escape_json(&buf, reply->pack_id);
+		escape_json(&buf, sms_text_valid_utf8(reply->pack_id));
 		appendStringInfoChar(&buf, ',');
 	}
 	appendStringInfoString(&buf, "\"message_ids\":[");
@@ -349,18 +328,19 @@ result_json(const OutboxRow *row, const SmsReply *reply)
 	{
 		if (i > 0)
 			appendStringInfoChar(&buf, ',');
-		escape_json(&buf, reply->message_ids[i]);
+		escape_json(&buf, sms_text_valid_utf8(reply->message_ids[i]));
 	}
 	appendStringInfoChar(&buf, ']');
 	if (reply->cost)
 	{
+		/* canonical numeric text (sms_amount_text): a valid JSON number */
 		appendStringInfoString(&buf, ",\"cost\":");
-		append_number_or_string(&buf, reply->cost);
+		appendStringInfoString(&buf, reply->cost);
 	}
 	if (reply->status)
 	{
 		appendStringInfoString(&buf, ",\"status\":");
-		escape_json(&buf, reply->status);
+		escape_json(&buf, sms_text_valid_utf8(reply->status));
 	}
 	appendStringInfoChar(&buf, '}');
 	return buf.data;
@@ -410,7 +390,7 @@ judge(OutboxRow *row)
 		return;
 	}
 
-	row->last_error = clip_text(sms_error_text(&reply.err), OUTBOX_ERROR_MAX_BYTES);
+	row->last_error = sms_text_clip(sms_error_text(&reply.err), OUTBOX_ERROR_MAX_BYTES);
 
 	/*
 	 * The provider refused its session token (expired or revoked): forget it
@@ -693,7 +673,7 @@ record(OutboxRow *rows, int n)
 			row->status = (sms_ir_delivery_guarantee == SMS_AT_MOST_ONCE &&
 						   row->call.request_sent) ? "unknown" : "failed";
 			row->result = NULL;
-			row->last_error = clip_text(psprintf("the outcome could not be recorded: %s", why),
+			row->last_error = sms_text_clip(psprintf("the outcome could not be recorded: %s", why),
 											OUTBOX_ERROR_MAX_BYTES);
 			ereport(LOG,
 					(errmsg("sms_ir outbox row " INT64_FORMAT " is %s: its outcome could not be recorded",
@@ -944,9 +924,9 @@ track_delivery(void)
 							 "   AND result IS NOT NULL"
 							 "   AND (delivery_status IS NULL"
 							 "        OR delivery_status OPERATOR(pg_catalog.=) ANY ('{queued,sent}'::pg_catalog.text[]))"
-							 "   AND sent_at OPERATOR(pg_catalog.>) pg_catalog.now() OPERATOR(pg_catalog.-) '3 days'::pg_catalog.interval"
+							 "   AND sent_at OPERATOR(pg_catalog.>) (pg_catalog.now() OPERATOR(pg_catalog.-) '3 days'::pg_catalog.interval)"
 							 "   AND (delivery_checked_at IS NULL"
-							 "        OR delivery_checked_at OPERATOR(pg_catalog.<) pg_catalog.now() OPERATOR(pg_catalog.-) '30 seconds'::pg_catalog.interval)"
+							 "        OR delivery_checked_at OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) '30 seconds'::pg_catalog.interval))"
 							 " ORDER BY delivery_checked_at NULLS FIRST, id LIMIT %d", TRACK_ROWS),
 					true, 0) != SPI_OK_SELECT || SPI_processed == 0)
 	{
