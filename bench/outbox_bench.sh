@@ -533,7 +533,7 @@ main() {
   nginx_start
   sms_mock_start
   sms_cluster_start "sms_ir.base_url = 'http://127.0.0.1:$NGINX_PORT'
-sms_ir.api_key = '$API_KEY'
+sms_ir.api_key = 'file:$(sms_secret_file api_key "$API_KEY")'
 sms_ir.line_number = '30004505000017'
 sms_ir.database_name = 'postgres'
 fsync = $FSYNC

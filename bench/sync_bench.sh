@@ -139,7 +139,7 @@ main() {
     sms_die "sms_ir is not installed: run 'make && make install' (or SMS_IR_BUILD=1)"
   sms_mock_start
   sms_cluster_start "sms_ir.base_url = '$SMS_MOCK_URL'
-sms_ir.api_key = '$API_KEY'
+sms_ir.api_key = 'file:$(sms_secret_file api_key "$API_KEY")'
 sms_ir.line_number = '30004505000017'"
   # Not in sms_ir.database_name (postgres): the outbox worker stays idle there
   # instead of competing with the benchmark for the CPU.

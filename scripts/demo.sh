@@ -74,9 +74,11 @@ demo_setup() {
 }
 
 demo_configure() {
-  demo_title "configure (as a superuser would; secrets belong in ALTER SYSTEM, not ALTER DATABASE)"
+  local key_file
+  demo_title "configure (as a superuser would; the key by file reference, readable by the server's user only)"
+  key_file=$(sms_secret_file api_key test-key)
   demo_sql "ALTER SYSTEM SET sms_ir.base_url = '$SMS_MOCK_URL';"
-  demo_sql "ALTER SYSTEM SET sms_ir.api_key = 'test-key';"
+  demo_sql "ALTER SYSTEM SET sms_ir.api_key = 'file:$key_file';"
   demo_sql "ALTER SYSTEM SET sms_ir.line_number = '30004505000017';"
   demo_sql "SELECT pg_reload_conf();"
   demo_sql "CREATE EXTENSION sms_ir;"

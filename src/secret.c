@@ -10,7 +10,8 @@
  * The file must be a regular file owned by the server's OS user and
  * unreadable by group and others (the rule PostgreSQL applies to its own
  * ssl_key_file).  It is read when first needed and again whenever its
- * inode, size or modification time changes, so rotating a key is "write the
+ * inode, size, modification or status-change time changes (a chmod or chown
+ * is checked at once), so rotating a key is "write the
  * new file, done"; a SIGHUP changes the path and so also re-reads.  The value
  * is cached in TopMemoryContext (wiped before it is freed) and never enters
  * a GUC, an error message or a log line.
@@ -46,6 +47,7 @@ typedef struct SecretCache
 	ino_t		ino;
 	off_t		size;
 	struct timespec mtime;
+	struct timespec ctime;		/* chmod and chown change only this */
 	char	   *value;			/* file contents, trailing newline stripped */
 } SecretCache;
 
@@ -118,7 +120,8 @@ read_secret_file(SecretCache *c, const char *setting, const char *path,
 	/* cheap check first: unchanged file, cached value */
 	if (c->path != NULL && strcmp(c->path, path) == 0 && stat(path, &st) == 0 &&
 		st.st_dev == c->dev && st.st_ino == c->ino && st.st_size == c->size &&
-		st.st_mtim.tv_sec == c->mtime.tv_sec && st.st_mtim.tv_nsec == c->mtime.tv_nsec)
+		st.st_mtim.tv_sec == c->mtime.tv_sec && st.st_mtim.tv_nsec == c->mtime.tv_nsec &&
+		st.st_ctim.tv_sec == c->ctime.tv_sec && st.st_ctim.tv_nsec == c->ctime.tv_nsec)
 		return true;
 
 	cache_clear(c);
@@ -185,6 +188,7 @@ read_secret_file(SecretCache *c, const char *setting, const char *path,
 	c->ino = st.st_ino;
 	c->size = st.st_size;
 	c->mtime = st.st_mtim;
+	c->ctime = st.st_ctim;
 	return true;
 }
 

@@ -587,6 +587,7 @@ record_rows_try(OutboxRow **rows, int n, char **why)
 	Oid			argtypes[5] = {INT8ARRAYOID, TEXTARRAYOID, JSONBARRAYOID,
 	TEXTARRAYOID, TIMESTAMPTZARRAYOID};
 	volatile bool ok = true;
+	int			holdoff = InterruptHoldoffCount;
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cxt);
@@ -621,6 +622,8 @@ record_rows_try(OutboxRow **rows, int n, char **why)
 	{
 		ErrorData  *edata;
 
+		/* errfinish() zeroed it: the caller's HOLD_INTERRUPTS must still hold */
+		InterruptHoldoffCount = holdoff;
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
 		FlushErrorState();

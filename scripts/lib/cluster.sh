@@ -99,6 +99,18 @@ EOF
   }
 }
 
+# sms_secret_file NAME VALUE: a secret file only the server's user can read
+# (for sms_ir.* = 'file:...'); prints its path.
+sms_secret_file() {
+  local dir="$SMS_WORK/secrets"
+  mkdir -p "$dir"
+  printf '%s\n' "$2" > "$dir/$1"
+  chown -R postgres:postgres "$dir"
+  chmod 700 "$dir"
+  chmod 600 "$dir/$1"
+  echo "$dir/$1"
+}
+
 sms_psql() {
   PGCLIENTENCODING=UTF8 "$SMS_PGBIN/psql" -X -h "$SMS_WORK" -p "$SMS_PGPORT" \
     -U postgres -d "$SMS_PGDATABASE" -v ON_ERROR_STOP=1 "$@"

@@ -16,7 +16,8 @@ my $mock = start_mock();
 my $node = new_sms_node('trust', $mock,
 	"sms_ir.poll_interval = '60s'\nsms_ir.max_attempts = 3\n");
 
-sub sql { return $node->safe_psql('postgres', $_[0]); }
+# (the database is read-only by default for a while below: not for the test)
+sub sql { return $node->safe_psql('postgres', "SET default_transaction_read_only = off;\n" . $_[0]); }
 
 wait_until(sub { worker_state($node) eq 'idle' }, 30) or die 'worker never idle';
 
@@ -50,20 +51,19 @@ CREATE OPERATOR public.* (LEFTARG = numeric, RIGHTARG = int, FUNCTION = public.h
 CREATE FUNCTION public.unnest(bigint[], text[], jsonb[], text[], timestamptz[]) RETURNS SETOF record
   LANGUAGE sql AS $$ INSERT INTO public.hijack_log VALUES (current_user, 'unnest') RETURNING NULL::record $$;
 });
-sql(q{ALTER DATABASE postgres SET default_transaction_read_only = on});
-sql(q{ALTER DATABASE postgres SET default_transaction_isolation = 'serializable'});
-sql(q{ALTER DATABASE postgres SET lock_timeout = '1ms'});
 # restart the worker so it starts with the planted objects and defaults;
 # retention on, so the purge runs too
 worker_conf($node, retention => '1s', track_delivery => 'on');
+sql(q{ALTER DATABASE postgres SET default_transaction_isolation = 'serializable'});
+sql(q{ALTER DATABASE postgres SET lock_timeout = '1ms'});
+sql(q{ALTER DATABASE postgres SET default_transaction_read_only = on});
 my $old = worker_pid($node);
 sql("SELECT pg_terminate_backend($old)");
 wait_until(sub { my $p = worker_pid($node); $p ne '' && $p ne $old && worker_state($node) eq 'idle' }, 30)
   or die 'worker did not come back';
 
 mock_reset($mock);
-my $id = $node->safe_psql('postgres',
-	q{SET default_transaction_read_only = off; SELECT sms_ir.queue_verify('09121234567', 123456, '{"code":"planted"}')});
+my $id = sql(q{SELECT sms_ir.queue_verify('09121234567', 123456, '{"code":"planted"}')});
 ok(wait_sent("id = $id", 1), 'worker sends despite read-only/serializable/lock_timeout database defaults');
 is(sql("SELECT status FROM sms_ir.outbox WHERE id = $id"), 'sent', 'the row is sent');
 sleep 2.5;    # a few idle polls and a purge
@@ -76,15 +76,17 @@ worker_conf($node, retention => undef, track_delivery => undef);
 sql(q{CREATE ROLE app LOGIN; GRANT USAGE ON SCHEMA sms_ir TO app;
       GRANT INSERT, SELECT ON sms_ir.outbox TO app});
 mock_reset($mock);
-my $forged = $node->safe_psql('postgres', q{
+my $forged_row = $node->safe_psql('postgres', q{
 SET ROLE app;
 INSERT INTO sms_ir.outbox (provider, kind, payload, status, attempts, result, sent_at, last_error,
                            delivery_status, created_at)
 VALUES ('smsafzar', 'verify', '{"mobile":"09121234567","template_id":123456,"parameters":{"code":"forged"}}',
         'sent', 99, '{"pack_id":"x"}', now() - interval '1 year', 'nope', 'delivered', '2000-01-01')
-RETURNING id});
-is(sql("SELECT provider, attempts, result IS NULL, last_error IS NULL, delivery_status IS NULL, created_at > now() - interval '1 hour' FROM sms_ir.outbox WHERE id = $forged"),
-	'smsir|0|t|t|t|t', 'forged provider, attempts, result, error, delivery and created_at were overwritten');
+RETURNING id, provider, status, attempts, result IS NULL, sent_at IS NULL, last_error IS NULL,
+          delivery_status IS NULL, created_at > now() - interval '1 hour'});
+my ($forged, $stored) = split /\|/, $forged_row, 2;
+is($stored, 'smsir|queued|0|t|t|t|t|t',
+	'forged provider, status, attempts, result, sent_at, error, delivery and created_at were overwritten');
 ok(wait_sent("id = $forged", 1), 'the forged row is queued and sent like any other');
 is(scalar(@{ mock_requests($mock, '/v1/send/verify') }), 1, 'sent once, to the configured provider');
 my ($rc, $out, $err) = $node->psql('postgres', q{

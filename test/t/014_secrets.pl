@@ -43,7 +43,7 @@ unlike(($shown // '') . ($err // ''), qr/\Q$key\E/, 'after loading, SHOW does no
 # rotate: the new content is used without a reload
 secret_file($node, 'api_key', 'wrong-key-rotated');
 mock_reset($mock);
-($rc, undef, $err) = $node->psql('postgres', 'SELECT sms_ir.sms_credit()');
+($rc, undef, $err) = $node->psql('postgres', "\\set VERBOSITY verbose\nSELECT sms_ir.sms_credit()");
 like($err, qr/authentication failed/, 'a rotated (here: wrong) key is read at the next call');
 is(mock_requests($mock, '/v1/credit')->[-1]{headers}{'x-api-key'}, 'wrong-key-rotated',
 	'the rotated file content was sent');
@@ -52,7 +52,7 @@ secret_file($node, 'api_key', $key);
 # group-readable: refused, with the path and a hint, before any request
 chmod 0640, $key_file;
 mock_reset($mock);
-($rc, undef, $err) = $node->psql('postgres', 'SELECT sms_ir.sms_credit()');
+($rc, undef, $err) = $node->psql('postgres', "\\set VERBOSITY verbose\nSELECT sms_ir.sms_credit()");
 like($err, qr/ERROR:  28000: the secret file of sms_ir.api_key is accessible by group or others/,
 	'a group-readable secret file is refused with 28000');
 like($err, qr/HINT:  .*chmod 600/, 'the hint says how to fix it');
@@ -62,14 +62,14 @@ chmod 0600, $key_file;
 # a relative path is refused
 $node->safe_psql('postgres', q{ALTER SYSTEM SET sms_ir.api_key = 'file:relative/key'; SELECT pg_reload_conf()});
 sleep 1;
-($rc, undef, $err) = $node->psql('postgres', 'SELECT sms_ir.sms_credit()');
+($rc, undef, $err) = $node->psql('postgres', "\\set VERBOSITY verbose\nSELECT sms_ir.sms_credit()");
 like($err, qr/28000: sms_ir.api_key must name an absolute path/, 'a relative path is refused');
 
 # an inline secret without preload: refused, with a hint
 $node->safe_psql('postgres', q{ALTER SYSTEM SET sms_ir.api_key = 'an-inline-secret'; SELECT pg_reload_conf()});
 sleep 1;
 mock_reset($mock);
-($rc, undef, $err) = $node->psql('postgres', 'SELECT sms_ir.sms_credit()');
+($rc, undef, $err) = $node->psql('postgres', "\\set VERBOSITY verbose\nSELECT sms_ir.sms_credit()");
 like($err, qr/ERROR:  28000: sms_ir.api_key holds an inline secret, but sms_ir is not in shared_preload_libraries/,
 	'inline secret without preload is refused with 28000');
 like($err, qr/HINT:  .*file:/, 'the hint names the file reference');
