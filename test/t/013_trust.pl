@@ -120,6 +120,21 @@ sleep 1.5;
 is(scalar(@{ mock_requests($mock, '/v1/send/verify') }), 5, 'each row was sent once, none again');
 sql('DROP TRIGGER refuse_one ON sms_ir.outbox');
 
+# --- a cost sms.ir spells "007" (or anything the one amount rule reads) is
+# stored canonical; the batch is recorded once, nothing loops
+mock_reset($mock);
+mock_fault($mock, { match => '/v1/send/verify', kind => 'status', status => 200, count => 3,
+	body => { status => 1, message => 'موفق', data => { messageId => 777001, cost => '007' } } });
+sql(q{SELECT sms_ir.queue_verify('09121234567', 123456, jsonb_build_object('code', c))
+        FROM unnest(ARRAY['c1','c2','c3']) c});
+ok(wait_sent(q{payload->'parameters'->0->>'value' IN ('c1','c2','c3')}, 3), 'the three "007" rows end final');
+is(sql(q{SELECT string_agg(status || ':' || attempts || ':' || (result->>'cost'), ',' ORDER BY id)
+           FROM sms_ir.outbox WHERE payload->'parameters'->0->>'value' IN ('c1','c2','c3')}),
+	'sent:1:7,sent:1:7,sent:1:7', 'sent once each, cost stored as 7');
+sleep 1.5;
+is(scalar(@{ mock_requests($mock, '/v1/send/verify') }), 3, 'three requests, none repeated');
+mock_clear_faults($mock);
+
 # --- attempts lost to crashes count: a row found in flight with no attempt
 # left ends unknown, with no request
 worker_conf($node, worker_enabled => 'off');
