@@ -110,3 +110,11 @@ SELECT position('request rejected by provider smsir' IN log) > 0 AS log_has_prov
 DROP OWNED BY sms_app;
 DROP ROLE sms_app;
 SELECT count(*) AS roles_left FROM pg_roles WHERE rolname = 'sms_app';
+
+-- the SECURITY DEFINER functions pin their search_path; ids are the extension's
+SELECT p.proname, p.prosecdef, p.proconfig
+  FROM pg_proc p
+ WHERE p.pronamespace = 'sms_ir'::regnamespace AND p.prosecdef
+ ORDER BY p.proname;
+SELECT attidentity FROM pg_attribute
+ WHERE attrelid = 'sms_ir.outbox'::regclass AND attname = 'id';

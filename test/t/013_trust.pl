@@ -135,6 +135,23 @@ sleep 1.5;
 is(scalar(@{ mock_requests($mock, '/v1/send/verify') }), 3, 'three requests, none repeated');
 mock_clear_faults($mock);
 
+# --- under at_most_once a 502/504 after the request was written may mean
+# the provider acted: unknown, never retried (a 503 is retried)
+worker_conf($node, delivery_guarantee => 'at_most_once');
+mock_reset($mock);
+mock_fault($mock, { match => '/v1/send/verify', kind => 'status', status => 502, count => 1,
+	body => { status => 0, message => 'bad gateway', data => undef } });
+$id = sql(q{SELECT sms_ir.queue_verify('09121234567', 123456, '{"code":"gw"}')});
+ok(wait_sent("id = $id", 1), 'the 502 row ends final');
+is(sql("SELECT status FROM sms_ir.outbox WHERE id = $id"), 'unknown', '502 under at_most_once is unknown');
+mock_fault($mock, { match => '/v1/send/verify', kind => 'status', status => 503, count => 1,
+	body => { status => 0, message => 'unavailable', data => undef } });
+$id = sql(q{SELECT sms_ir.queue_verify('09121234567', 123456, '{"code":"un"}')});
+ok(wait_sent("id = $id", 1), 'the 503 row ends final');
+is(sql("SELECT status || ':' || attempts FROM sms_ir.outbox WHERE id = $id"), 'sent:2', '503 is retried and sent');
+mock_clear_faults($mock);
+worker_conf($node, delivery_guarantee => undef);
+
 # --- attempts lost to crashes count: a row found in flight with no attempt
 # left ends unknown, with no request
 worker_conf($node, worker_enabled => 'off');
