@@ -68,6 +68,22 @@ SELECT sms_test.fault('{"match": "/v1/credit", "kind": "status", "status": 403,
   "body": {"status": 12, "message": "آی پی مجاز نیست", "data": null}}');
 SELECT sms_test.fail($$SELECT sms_ir.sms_credit()$$);
 
+-- the codes of sms.ir's complete table keep their class: 16 (a parameter
+-- value is wrong) is 22023, 118 (too many messages) 53400, 123 (line must be
+-- activated) 42501, 124 (only OTP templates now) 38000
+SELECT sms_test.fault('{"match": "/v1/send/verify", "kind": "status", "status": 400,
+  "body": {"status": 16, "message": "مقدار پارامتر نامعتبر است", "data": null}}');
+SELECT sms_test.fail($$SELECT sms_ir.sms_send_verify('09121234567', 123456, '{"Code": "1"}')$$);
+SELECT sms_test.fault('{"match": "/v1/send/verify", "kind": "status", "status": 400,
+  "body": {"status": 118, "message": "تعداد پیامک ها بیش از حد مجاز است", "data": null}}');
+SELECT sms_test.fail($$SELECT sms_ir.sms_send_verify('09121234567', 123456, '{"Code": "1"}')$$);
+SELECT sms_test.fault('{"match": "/v1/send/verify", "kind": "status", "status": 400,
+  "body": {"status": 123, "message": "خط ارسال کننده باید فعال شود", "data": null}}');
+SELECT sms_test.fail($$SELECT sms_ir.sms_send_verify('09121234567', 123456, '{"Code": "1"}')$$);
+SELECT sms_test.fault('{"match": "/v1/send/verify", "kind": "status", "status": 400,
+  "body": {"status": 124, "message": "فقط ارسال با قالب کد تایید مجاز است", "data": null}}');
+SELECT sms_test.fail($$SELECT sms_ir.sms_send_verify('09121234567', 123456, '{"Code": "1"}')$$);
+
 ------------------------------------------------------------------------
 -- provider-side failures
 ------------------------------------------------------------------------

@@ -26,13 +26,14 @@
 #include "mobile.h"
 #include "provider.h"
 
-/* errorCode values the seed documents */
+/* errorCode values the seed and smsafzar's manual document */
 static const SmsCodeInfo smsafzar_codes[] = {
 	{401, SMS_ERR_AUTH, "authentication failed (API key or token is not valid)"},
 	{1001, SMS_ERR_INVALID, "request parameter values are not valid"},
 	{1005, SMS_ERR_FORBIDDEN, "this method is not allowed for the account"},
 	{1006, SMS_ERR_FORBIDDEN, "this IP address is not allowed to use the service"},
 	{1053, SMS_ERR_INVALID, "sender line number is not defined in the account"},
+	{1106, SMS_ERR_NOT_FOUND, "no scheduled batch with this id (unknown, sent, or within 30 seconds of its send time)"},
 	{1107, SMS_ERR_NOT_FOUND, "template id is not valid"},
 };
 

@@ -307,8 +307,11 @@ MSG = {
     109: "زمان ارسال نامعتبر میباشد",
     110: "تعداد شماره موبایلها و متنهای پیامک باید برابر باشند",
     111: "شناسه ارسال نامعتبر میباشد",
+    112: "موردی برای حذف یافت نشد",
     113: "قالب یافت نشد",
 }
+
+CANCEL_LEAD_S = 180   # scheduled sends can be cancelled until 3 minutes before
 
 T_LONG = "System.Int64"
 T_INT = "System.Int32"
@@ -687,8 +690,11 @@ class SmsIrV1:
         now = int(time.time())
         with self.lock:
             p = self.packs.get(pack_id.lower())
-            if p is None or not p["scheduled"] or p["cancelled"] or p["sendDateTime"] <= now:
-                return self.biz(111)
+            # sms.ir: 112 "nothing found to delete" for an unknown, sent or
+            # cancelled pack, and within 3 minutes of its send time
+            if (p is None or not p["scheduled"] or p["cancelled"] or
+                    p["sendDateTime"] - CANCEL_LEAD_S <= now):
+                return self.biz(112)
             p["cancelled"] = True
             for i in p["ids"]:
                 self.messages[i]["cancelled"] = True

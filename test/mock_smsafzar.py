@@ -25,7 +25,8 @@ Not in the seed, decided here and in src/provider_smsafzar.c (README "smsafzar")
     messageStatus}]}; unknown ids are left out.
   - /account/balance replies {"balance": "10,000,000"} (rials, thousands separators).
   - DELETE /messages/send/scheduled/{batchId} replies 200 {"batchId": ...} for a
-    scheduled batch, 404 {"errorCode": 404, ...} for any other.
+    scheduled batch, and, as smsafzar's manual says, 400 {"errorCode": 1106, ...}
+    for any other (unknown, already sent, or within 30 s of its send time).
 Ids: batchId 00000000-0000-4000-a000-000000000001 upwards, sentMessageId
 00000000-0000-4000-b000-000000000001 upwards.  Cost: 1,800 rials per part.
 """
@@ -320,6 +321,6 @@ class SmsAfzar:
         with self.lock:
             b = self.batches.get(bid)
             if b is None or not b["scheduled"] or b["cancelled"]:
-                return self.error(404, 404, MSG_NOT_FOUND)
+                return self.error(400, 1106, MSG_NOT_FOUND)
             b["cancelled"] = True
         return self.reply(200, {"batchId": bid})
