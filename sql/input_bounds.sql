@@ -160,11 +160,13 @@ SELECT pack_id, message_ids, cost FROM sms_ir.sms_send_bulk('hi', ARRAY['0912123
 -- negative or past timestamptz's range is no time (NULL), never an ERROR
 ------------------------------------------------------------------------
 SELECT sms_ir.sms_api('POST', '/__mock/reset');
-SELECT sms_ir.sms_api('POST', '/__mock/inbox', jsonb_build_object(
-         'mobile', '989351234567', 'messageText', label, 'receivedDateTime', t))
-  FROM (VALUES ('seconds', 1700000000::bigint), ('milliseconds', 1700000100000),
-               ('negative', -5), ('zero', 0), ('int64 max', 9223372036854775807),
-               ('12 digits', 99999999999)) AS v(label, t);
+SELECT sms_test.fault(jsonb_build_object('match', '/v1/receive/live', 'kind', 'status', 'status', 200,
+         'body', jsonb_build_object('status', 1, 'message', 'ok', 'data',
+           (SELECT jsonb_agg(jsonb_build_object('number', 30004505000017, 'mobile', '989351234567',
+                                                'messageText', label, 'receivedDateTime', t))
+              FROM (VALUES ('seconds', 1700000000::bigint), ('milliseconds', 1700000100000),
+                           ('negative', -5), ('zero', 0), ('int64 max', 9223372036854775807),
+                           ('12 digits', 99999999999)) AS v(label, t)))));
 SELECT message, extract(epoch FROM received_at) AS unix_seconds
   FROM sms_ir.sms_inbox(10) ORDER BY message;
 
@@ -179,7 +181,7 @@ $$ SELECT encode(convert_to(a, 'UTF8'), 'hex') || bad || encode(convert_to(b, 'U
 SELECT sms_test.fault(jsonb_build_object('match', '/v1/send/bulk', 'kind', 'status', 'status', 400,
          'body_hex', sms_test.hex_with_bad_byte('{"status":101,"message":"bad ', 'ff', ' line","data":null}')));
 SELECT sms_test.try($$SELECT sms_ir.sms_send_bulk('hi', ARRAY['09121234567'])$$) AS error_text;
-SELECT sms_test.fault(jsonb_build_object('match', '/v1/receive/latest', 'kind', 'status', 'status', 200,
+SELECT sms_test.fault(jsonb_build_object('match', '/v1/receive/live', 'kind', 'status', 'status', 200,
          'body_hex', sms_test.hex_with_bad_byte(
            '{"status":1,"message":"ok","data":[{"number":30004505000017,"mobile":"989351234567","receivedDateTime":1700000000,"messageText":"hi ',
            'c328ff', ' there"}]}')));

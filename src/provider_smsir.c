@@ -162,7 +162,14 @@ smsir_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
 			path = args->raw_path;
 			break;
 		case SMS_OP_INBOX:
-			path = psprintf("/v1/receive/latest?count=%d", args->count);
+			/*
+			 * Not /v1/receive/latest: that call is destructive (each message
+			 * is returned once, ever), so a SELECT would take messages away
+			 * from the account's other readers.  /live lists today's
+			 * messages, read or not, and consumes nothing.
+			 */
+			path = psprintf("/v1/receive/live?pageNumber=1&pageSize=%d&sortByNewest=true",
+							args->count);
 			break;
 		case SMS_OP_CONTACTS:
 			path = "/";		/* never used: supports() refuses it */
@@ -320,7 +327,10 @@ delivery_row(struct json_object *data, SmsDelivery *d, const char *fallback_id)
 	}
 }
 
-/* data of GET /v1/receive/latest: [{number, messageText, mobile, receivedDateTime}] */
+/*
+ * data of GET /v1/receive/live (or /latest, /archive): [{number, messageText,
+ * mobile, receivedDateTime, receiveReturnId (not in live)}]
+ */
 static bool
 inbox_rows(struct json_object *data, SmsReply *reply)
 {
@@ -342,7 +352,7 @@ inbox_rows(struct json_object *data, SmsReply *reply)
 			row->sender = pstrdup(canonical);
 		row->line_number = sms_json_scalar_text(sms_json_get_ci(m, "number"));
 		row->message = sms_json_scalar_text(sms_json_get_ci(m, "messageText"));
-		row->provider_id = sms_json_scalar_text(sms_json_get_ci(m, "id"));
+		row->provider_id = sms_json_scalar_text(sms_json_get_ci(m, "receiveReturnId"));
 		if (sms_json_int64(sms_json_get_ci(m, "receivedDateTime"), &when))
 			row->received_at = sms_unix_time(when);
 		if (row->message == NULL)

@@ -16,7 +16,9 @@ Providers (dispatched by path prefix, one class per provider):
 
 sms.ir v1: POST /v1/send/bulk, POST /v1/send/likeToLike, POST /v1/send/verify,
 GET /v1/send/{messageId}, GET /v1/send/pack/{packId}, GET /v1/credit, GET /v1/line,
-DELETE /v1/send/scheduled/{packId}, GET /v1/receive/latest?count=N.
+DELETE /v1/send/scheduled/{packId}, GET /v1/receive/latest?count=N (destructive:
+each message once), GET /v1/receive/live?pageNumber&pageSize&sortByNewest
+(today's messages, read or not, no receiveReturnId).
 
 Control API (no auth, never logged, never faulted):
     POST   /__mock/reset      -> {"ok":true}  clear log, faults, ids, credit, messages
@@ -291,6 +293,17 @@ SMSIR_INBOX_SEED = [
     {"number": 3000505, "messageText": "لغو 11", "mobile": "989123333333",
      "receivedDateTime": 1700000200},
 ]
+SMSIR_FIRST_RECEIVE_ID = 5001
+TEHRAN_OFFSET_S = 3 * 3600 + 1800   # Asia/Tehran, no DST since 2022
+
+
+def tehran_date(unix_seconds):
+    try:
+        return time.strftime("%Y-%m-%d", time.gmtime(unix_seconds + TEHRAN_OFFSET_S))
+    except (OverflowError, OSError, ValueError, TypeError):
+        return None
+
+
 SMSIR_MOBILE_RE = re.compile(r"(?:0|98|\+98|0098)?(9[0-9]{9})")
 SMSIR_GUID_RE = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -407,6 +420,7 @@ class SmsIrV1:
         ("GET", re.compile(r"/v1/credit/?", re.I), "get_credit"),
         ("GET", re.compile(r"/v1/line/?", re.I), "get_lines"),
         ("GET", re.compile(r"/v1/receive/latest/?", re.I), "receive_latest"),
+        ("GET", re.compile(r"/v1/receive/live/?", re.I), "receive_live"),
     ]
 
     def __init__(self, mock):
@@ -422,7 +436,9 @@ class SmsIrV1:
             self.messages = {}   # id -> dict
             self.packs = {}      # packId -> {"ids", "cost", "scheduled", "cancelled"}
             self.overrides = {}  # id -> deliveryState
-            self.inbox = [dict(m) for m in SMSIR_INBOX_SEED]
+            self.inbox = [dict(m, receiveReturnId=SMSIR_FIRST_RECEIVE_ID + i)
+                          for i, m in enumerate(SMSIR_INBOX_SEED)]
+            self.next_receive_id = SMSIR_FIRST_RECEIVE_ID + len(self.inbox)
 
     # --- envelopes -------------------------------------------------------
     @staticmethod
@@ -708,19 +724,46 @@ class SmsIrV1:
     def get_lines(self, req):
         return self.ok(list(SMSIR_LINES))
 
+    @staticmethod
+    def _int_param(req, name, default, lo, hi):
+        vals = req.query.get(name)
+        if vals is None:
+            return default
+        v = vals[-1]
+        if not re.fullmatch(r"[+-]?[0-9]{1,9}", v.strip()):
+            raise ValidationError({name: ["The value '%s' is not valid." % v]})
+        n = int(v)
+        if not lo <= n <= hi:
+            raise ValidationError({name: ["The field %s must be between %d and %d." % (name, lo, hi)]})
+        return n
+
     def receive_latest(self, req):
-        vals = req.query.get("count")
-        count = 100
-        if vals is not None:
-            v = vals[-1]
-            if not re.fullmatch(r"[+-]?[0-9]{1,9}", v.strip()):
-                raise ValidationError({"count": ["The value '%s' is not valid." % v]})
-            count = int(v)
-            if not 1 <= count <= 100:
-                raise ValidationError({"count": ["The field count must be between 1 and 100."]})
+        """Destructive, as on sms.ir: each unread message is returned once,
+        then marked read and never returned by this call again."""
+        count = self._int_param(req, "count", 100, 1, 100)
         with self.lock:
-            msgs = sorted(self.inbox, key=lambda m: m["receivedDateTime"], reverse=True)
-            return self.ok([dict(m) for m in msgs[:count]])
+            unread = [m for m in self.inbox if not m.get("read")]
+            msgs = sorted(unread, key=lambda m: m["receivedDateTime"], reverse=True)[:count]
+            for m in msgs:
+                m["read"] = True
+            return self.ok([{k: v for k, v in m.items() if k != "read"} for m in msgs])
+
+    def receive_live(self, req):
+        """Today's (Tehran) received messages, read and unread, paged; no
+        receiveReturnId.  Reading them consumes nothing."""
+        # (query keys arrive lower-cased; ASP.NET binds them case-insensitively)
+        page = self._int_param(req, "pagenumber", 1, 1, 1000000)
+        size = self._int_param(req, "pagesize", 10, 1, 100)
+        newest = (req.query.get("sortbynewest") or ["false"])[-1].lower() == "true"
+        mobile = (req.query.get("mobile") or [None])[-1]
+        today = tehran_date(time.time())
+        with self.lock:
+            msgs = [m for m in self.inbox if tehran_date(m["receivedDateTime"]) == today
+                    and (mobile is None or str(m["mobile"]).endswith(mobile[-10:]))]
+            msgs.sort(key=lambda m: m["receivedDateTime"], reverse=newest)
+            msgs = msgs[(page - 1) * size:page * size]
+            return self.ok([{k: v for k, v in m.items() if k not in ("read", "receiveReturnId")}
+                            for m in msgs])
 
     # --- control hooks ---------------------------------------------------
     def set_delivery(self, mid, state):
@@ -736,6 +779,8 @@ class SmsIrV1:
 
     def add_inbox(self, msg):
         with self.lock:
+            msg["receiveReturnId"] = self.next_receive_id
+            self.next_receive_id += 1
             self.inbox.append(msg)
 
 
