@@ -48,7 +48,7 @@ SELECT sms_test.fault('{"match": "/v1/receive/live", "kind": "status", "status":
                         "body": {"status": 1, "message": "ok", "data": {"not": "a list"}}}');
 SELECT sms_test.fail('SELECT * FROM sms_ir.sms_inbox()');
 
--- smsafzar: GET /messages/received/recent, count applied to the reply
+-- smsafzar: GET /messages/received/recent?count=N (the mock refuses it without count)
 SET sms_ir.provider = 'smsafzar';
 SELECT * FROM sms_ir.sms_inbox();
 SELECT * FROM sms_ir.sms_inbox(1);

@@ -149,8 +149,8 @@ smsafzar_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *re
 			path = "/";			/* never used: supports() refuses these */
 			break;
 		case SMS_OP_INBOX:
-			/* the newest first; sms_inbox's count is applied to the reply */
-			path = "/messages/received/recent";
+			/* the newest first, at most count (1..100, smsafzar's manual) */
+			path = psprintf("/messages/received/recent?count=%d", args->count);
 			break;
 		case SMS_OP_CANCEL:
 			req->method = "DELETE";

@@ -315,7 +315,12 @@ class SmsAfzar:
     ]
 
     def received(self, req):
-        return self.reply(200, {"messages": self.RECEIVED})
+        # count: 1..100 as smsafzar's manual says; required here so a client
+        # that forgets it is caught (the real default is not documented)
+        vals = req.query.get("count")
+        if not vals or not re.fullmatch(r"[0-9]{1,3}", vals[-1]) or not 1 <= int(vals[-1]) <= 100:
+            return self.error(400, 1001, "count must be between 1 and 100")
+        return self.reply(200, {"messages": self.RECEIVED[:int(vals[-1])]})
 
     def cancel(self, req, bid):
         with self.lock:
