@@ -134,16 +134,29 @@ SET sms_ir.username = 'test-user';
 ------------------------------------------------------------------------
 -- sms_send_like_to_like -> SendSmsLikeToLike
 ------------------------------------------------------------------------
+-- the reply is the result code and ONE smsId for the whole send (WSDL): the
+-- pack id is the smsId, message_ids is empty (an smsId is not a recId)
 SELECT sms_test.mp_reset();
 SELECT * FROM sms_ir.sms_send_like_to_like(ARRAY['one', 'two'], ARRAY['09121234567', '09351234561']);
 SELECT soapaction,
        position('<messageContents xmlns:a="http://schemas.microsoft.com/2003/10/Serialization/Arrays"><a:string>one</a:string><a:string>two</a:string></messageContents>' IN body) > 0 AS contents_ok,
-       position('<messageContent>' IN body) = 0 AS no_single_content
+       position('<messageContent>' IN body) = 0 AS no_single_content,
+       position('<recId' IN body) = 0 AND position('<status' IN body) = 0 AS no_send_sms_ref_params
   FROM sms_test.mp_requests();
+SELECT pack_id, message_ids FROM sms_ir.sms_send_like_to_like(ARRAY['three'], ARRAY['09121234567']);
+SELECT count(*) AS requests FROM sms_test.mp_requests(10);
+-- a result code: no smsId needed
+SELECT sms_test.mp_try_user('test-user+code7',
+         $$SELECT * FROM sms_ir.sms_send_like_to_like(ARRAY['x'], ARRAY['09121234567'])$$);
+-- a success without an smsId is a bad reply
+SELECT sms_test.mp_fault('{"match": "/SendService.svc", "kind": "status", "status": 200, "count": 1, "body": "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body><SendSmsLikeToLikeResponse xmlns=\"http://tempuri.org/\"><SendSmsLikeToLikeResult>0</SendSmsLikeToLikeResult></SendSmsLikeToLikeResponse></s:Body></s:Envelope>"}');
+SELECT sms_test.try($$SELECT * FROM sms_ir.sms_send_like_to_like(ARRAY['x'], ARRAY['09121234567'])$$);
 
 ------------------------------------------------------------------------
 -- sms_delivery_status -> GetDelivery(recId)
 ------------------------------------------------------------------------
+-- recIds 1000000001 and 1000000002 (a like-to-like send has none)
+SELECT pack_id, message_ids FROM sms_ir.sms_send_bulk('for delivery', ARRAY['09121234567', '09351234561']);
 SELECT * FROM sms_ir.sms_delivery_status('1000000001');
 SELECT soapaction, position('<recId>1000000001</recId>' IN body) > 0 AS rec_id_ok
   FROM sms_test.mp_requests();
@@ -196,11 +209,21 @@ SELECT count(*) FROM sms_ir.sms_lines();
 SET sms_ir.username = 'test-user+nil';
 SELECT count(*) FROM sms_ir.sms_lines();
 SET sms_ir.username = 'test-user';
+-- the result is ONE string: commas, semicolons and whitespace separate lines
+SELECT sms_test.mp_fault('{"match": "/SendService.svc", "kind": "status", "status": 200, "count": 1, "body": "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body><GetSenderNumbersResponse xmlns=\"http://tempuri.org/\"><GetSenderNumbersResult> 30004505000017;10001000\n 2000 ,, 3000 </GetSenderNumbersResult></GetSenderNumbersResponse></s:Body></s:Envelope>"}');
+SELECT * FROM sms_ir.sms_lines();
+-- "-1": bad credentials
+SELECT sms_test.mp_fault('{"match": "/SendService.svc", "kind": "status", "status": 200, "count": 1, "body": "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body><GetSenderNumbersResponse xmlns=\"http://tempuri.org/\"><GetSenderNumbersResult>-1</GetSenderNumbersResult></GetSenderNumbersResponse></s:Body></s:Envelope>"}');
+SELECT sms_test.fail($$SELECT * FROM sms_ir.sms_lines()$$);
 
 ------------------------------------------------------------------------
 -- sms_inbox -> GetMessages(messageType 1)
 ------------------------------------------------------------------------
+-- MessageInfo: MessageId, Sender, Receiver, Content, ActionDateTime (an
+-- ActionDateTime without an offset is Tehran time, +03:30)
+SET TimeZone = 'UTC';
 SELECT * FROM sms_ir.sms_inbox();
+RESET TimeZone;
 SELECT soapaction,
        position('<messageType>1</messageType><fromNumbers xmlns:a="http://schemas.microsoft.com/2003/10/Serialization/Arrays"><a:string>30004505000017</a:string></fromNumbers><index>1</index><count>100</count>' IN body) > 0 AS args_ok
   FROM sms_test.mp_requests();

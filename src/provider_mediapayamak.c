@@ -3,7 +3,8 @@
  * SPEC §3).
  *
  * WCF BasicHttpBinding: every call is a POST of a SOAP envelope to the
- * service URL (sms_ir.base_url, default http://payamak-service.ir/SendService.svc)
+ * service URL (sms_ir.base_url, default MP_DEFAULT_URL: https, since the
+ * credentials travel in every body; an http:// base_url is used as given)
  * with Content-Type: text/xml; charset=utf-8 and
  * SOAPAction: "http://tempuri.org/ISendService/<Method>"; the operation
  * element is in the namespace http://tempuri.org/ and carries userName and
@@ -11,26 +12,35 @@
  * <x xmlns:a="http://schemas.microsoft.com/2003/10/Serialization/Arrays">
  * <a:string>...</a:string></x>.  XML is built and parsed by soap.c.
  *
- * Operations:
+ * Operations (shapes from the service's WSDL, SPEC §3.1):
  *   sms_send_bulk          SendSMS (<= 100 numbers): result code, recId long[]
  *                          (message ids), status byte[] (base64, 1 sent / 0 not)
- *   sms_send_like_to_like  SendSmsLikeToLike (SPEC §3, not in the seed): as
- *                          SendSMS with messageContents string[] parallel
- *                          to toNumbers
+ *   sms_send_like_to_like  SendSmsLikeToLike: messageContents string[] parallel
+ *                          to toNumbers; result code and ONE smsId int for the
+ *                          whole send (no recId[], no status[]).  pack_id is the
+ *                          smsId and message_ids is empty: the smsId is not a
+ *                          recId (GetDelivery would report on some other
+ *                          message); its reports come from GetDeliveryLikeToLike,
+ *                          which is not used yet.
  *   sms_delivery_status    GetDelivery(recId) -> one delivery code
  *   sms_credit             GetCredit -> decimal (-1 bad credentials, -2 inactive)
- *   sms_lines              GetSenderNumbers -> string[] (SPEC §3, not in the seed)
+ *   sms_lines              GetSenderNumbers -> ONE string holding the lines,
+ *                          split on commas, semicolons and whitespace (a WCF
+ *                          string array is accepted too)
  *   sms_inbox              GetMessages(messageType 1, fromNumbers, index 1, count)
+ *                          -> MessageInfo[] (data contract SMSPanel.Domain.Models):
+ *                          MessageId, Sender, Receiver, Content, ActionDateTime
  * Not available: verify/template (no template API), send_at (SendSMS has no
  * schedule), sms_cancel_scheduled, sms_api (JSON only).  SendBatchSms and
  * GetBatchDelivery are not used: SendSMS returns a recId per recipient, which
  * GetDelivery reports on one by one; a batchSmsId needs the numbers again.
  *
- * What the seed leaves open and this file decides (README "mediapayamak"):
+ * What the WSDL leaves open and this file decides (README "mediapayamak"):
  * the pack id of a SendSMS (the first recId: the method has no batch id),
- * the MessageInfo fields (Id, Sender, Receiver, Body, SendDate; dates without
- * an offset are Tehran time, +03:30), delivery code "1: cancelled by the
- * operator" read as 10, and GetDelivery -2 (no such message) as not found.
+ * an ActionDateTime without an offset is Tehran time, fixed +03:30 (Iran has
+ * had no daylight saving time since 2022; older summer dates are an hour off),
+ * the separators of GetSenderNumbers' string, delivery code "1: cancelled by
+ * the operator" read as 10, and GetDelivery -2 (no such message) as not found.
  */
 #include "postgres.h"
 
@@ -42,13 +52,18 @@
 
 #define MP_NS "http://tempuri.org/"
 #define MP_ACTION_PREFIX "http://tempuri.org/ISendService/"
+#define MP_DEFAULT_URL "https://payamak-service.ir/SendService.svc"
+/* what separates the lines in GetSenderNumbers' one string */
+#define MP_LINE_SEPARATORS ",; \t\r\n"
+/* offset of an ActionDateTime without one: Asia/Tehran, +03:30 */
+#define MP_TEHRAN_OFFSET_SECS (3 * 3600 + 30 * 60)
 
 /* return codes of SendSMS / SendBatchSms (seed 002) */
 static const SmsCodeInfo send_codes[] = {
 	{1, SMS_ERR_AUTH, "user name or password is not valid"},
 	{2, SMS_ERR_FORBIDDEN, "the user is blocked"},
 	{3, SMS_ERR_INVALID, "the sender number is not valid"},
-	{4, SMS_ERR_REJECTED, "daily sending limit reached"},
+	{4, SMS_ERR_RATE_LIMITED, "daily sending limit reached (resets the next day, Tehran time)"},
 	{5, SMS_ERR_INVALID, "at most 100 recipients per call"},
 	{6, SMS_ERR_REJECTED, "the sender line is inactive"},
 	{7, SMS_ERR_REJECTED, "the message contains filtered words"},
@@ -195,9 +210,12 @@ mp_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
 				else
 					soap_add_string_array(&b, "messageContents", args->messages, args->nmobiles);
 				soap_add_bool(&b, "isFlash", false);
-				/* ref parameters: WCF clients send them too */
-				soap_add_empty(&b, "recId");
-				soap_add_empty(&b, "status");
+				/* SendSMS's ref parameters: WCF clients send them too */
+				if (args->op == SMS_OP_BULK)
+				{
+					soap_add_empty(&b, "recId");
+					soap_add_empty(&b, "status");
+				}
 			}
 			break;
 		case SMS_OP_STATUS:
@@ -310,7 +328,7 @@ parse_datetime(const char *s, int64 *out)
 {
 	int			y, mo, d, h, mi, sec;
 	int			n = 0;
-	int64		offset = 3 * 3600 + 30 * 60;
+	int64		offset = MP_TEHRAN_OFFSET_SECS;
 	const char *p;
 
 	if (s == NULL || strlen(s) < 19)
@@ -368,11 +386,12 @@ field_text(xmlNodePtr parent, const char *const *names)
 	return NULL;
 }
 
-static const char *const f_id[] = {"Id", "MsgID", "MessageId", "ID", NULL};
-static const char *const f_sender[] = {"Sender", "From", "MobileNumber", NULL};
-static const char *const f_receiver[] = {"Receiver", "To", "Number", "LineNumber", NULL};
-static const char *const f_body[] = {"Body", "MessageText", "Text", "Content", NULL};
-static const char *const f_date[] = {"SendDate", "ReceiveDate", "Date", NULL};
+/* MessageInfo's fields (WSDL, data contract SMSPanel.Domain.Models) */
+static const char *const f_id[] = {"MessageId", NULL};
+static const char *const f_sender[] = {"Sender", NULL};
+static const char *const f_receiver[] = {"Receiver", NULL};
+static const char *const f_body[] = {"Content", NULL};
+static const char *const f_date[] = {"ActionDateTime", NULL};
 
 static bool
 parse_inbox(xmlNodePtr result, SmsReply *reply)
@@ -423,6 +442,84 @@ parse_inbox(xmlNodePtr result, SmsReply *reply)
 	return true;
 }
 
+/*
+ * SendSmsLikeToLike after result 0: one smsId (int) for the whole send.
+ * pack_id is the smsId; message_ids is an empty (non-NULL) array, since the
+ * smsId is no recId and sms_delivery_status (GetDelivery) must not get it.
+ */
+static bool
+parse_like_to_like(xmlNodePtr resp, SmsReply *reply)
+{
+	char	   *smsid = soap_text(soap_child(resp, "smsId"));
+	int64		v;
+
+	if (!parse_int(smsid, &v) || v <= 0 || v > PG_INT32_MAX)
+		return false;
+	reply->message_ids = palloc_extended(sizeof(char *), MCXT_ALLOC_NO_OOM);
+	if (reply->message_ids == NULL)
+		return false;
+	reply->nmessage_ids = 0;
+	reply->pack_id = smsid;
+	return true;
+}
+
+/*
+ * GetSenderNumbers: ONE string holding the account's lines, split here on
+ * MP_LINE_SEPARATORS (which ones the service uses is not in the WSDL).  Some
+ * public clients read WCF a:string items instead: an element with child
+ * elements is read that way.  Empty or nil: no lines.  "-1" is read as bad
+ * credentials (what a public client of the same contract checks for).
+ */
+static bool
+parse_lines(xmlNodePtr result, SmsReply *reply, MpPending *pe)
+{
+	char	   *text;
+	int			count = 0;
+	char	   *p;
+
+	if (result == NULL)
+		return false;
+	if (soap_is_nil(result))
+		return true;
+	for (xmlNodePtr c = result->children; c != NULL; c = c->next)
+		if (c->type == XML_ELEMENT_NODE)
+			return soap_string_array(result, &reply->lines, &reply->nlines);
+	text = soap_text(result);
+	if (text == NULL)
+		return false;
+	if (strcmp(text, "-1") == 0)
+	{
+		pend(pe, SMS_ERR_AUTH, "-1", "user name or password is not valid");
+		return true;
+	}
+	for (p = text; *p != '\0';)
+	{
+		p += strspn(p, MP_LINE_SEPARATORS);
+		if (*p == '\0')
+			break;
+		count++;
+		p += strcspn(p, MP_LINE_SEPARATORS);
+	}
+	reply->lines = palloc_extended(sizeof(char *) * Max(count, 1), MCXT_ALLOC_NO_OOM);
+	if (reply->lines == NULL)
+		return false;
+	for (p = text; *p != '\0';)
+	{
+		size_t		l;
+
+		p += strspn(p, MP_LINE_SEPARATORS);
+		if (*p == '\0')
+			break;
+		l = strcspn(p, MP_LINE_SEPARATORS);
+		reply->lines[reply->nlines++] = p;
+		if (p[l] == '\0')
+			break;
+		p[l] = '\0';
+		p += l + 1;
+	}
+	return true;
+}
+
 /* A successful (HTTP 200) SOAP reply; false when its shape is wrong. */
 static bool
 parse_ok(const SmsArgs *args, xmlNodePtr resp, SmsReply *reply, MpPending *pe)
@@ -441,8 +538,17 @@ parse_ok(const SmsArgs *args, xmlNodePtr resp, SmsReply *reply, MpPending *pe)
 
 	switch (args->op)
 	{
-		case SMS_OP_BULK:
 		case SMS_OP_LIKE_TO_LIKE:
+			text = soap_text(result);
+			if (!parse_int(text, &code))
+				return false;
+			if (code != 0)
+			{
+				send_code_error(pe, code);
+				return true;
+			}
+			return parse_like_to_like(resp, reply);
+		case SMS_OP_BULK:
 			{
 				char	  **ids;
 				int			nids;
@@ -541,11 +647,7 @@ parse_ok(const SmsArgs *args, xmlNodePtr resp, SmsReply *reply, MpPending *pe)
 				return false;
 			return true;
 		case SMS_OP_LINES:
-			if (result == NULL)
-				return false;
-			if (soap_is_nil(result))
-				return true;
-			return soap_string_array(result, &reply->lines, &reply->nlines);
+			return parse_lines(result, reply, pe);
 		case SMS_OP_INBOX:
 			return parse_inbox(result, reply);
 		default:
@@ -622,7 +724,7 @@ mp_parse_reply(const SmsArgs *args, long http_status, const char *body,
 
 const SmsProvider sms_provider_mediapayamak = {
 	.name = "mediapayamak",
-	.default_base_url = "http://payamak-service.ir/SendService.svc",
+	.default_base_url = MP_DEFAULT_URL,
 	.max_recipients = 100,
 	.param_value_max = 100,
 	.send_at_min_ahead = 0,

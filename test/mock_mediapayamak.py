@@ -8,14 +8,18 @@ WCF BasicHttpBinding at POST /SendService.svc:
     unknown action is a 500 a:ActionNotSupported fault;
   - the operation's children must be exactly the method's parameters, in
     order, in the http://tempuri.org/ namespace (WCF ref parameters recId and
-    status may follow the send methods' parameters); string arrays must be
+    status may follow SendSMS's parameters, SendSmsLikeToLike has none);
+    string arrays must be
     a:string items in http://schemas.microsoft.com/2003/10/Serialization/Arrays.
     Anything else is a 500 a:DeserializationFailed fault.
   - userName 'test-user' and password 'test-pass'.
 
-Methods: SendSMS, SendSmsLikeToLike (messageContents string[] parallel to
-toNumbers), GetCredit, GetDelivery, GetSenderNumbers, GetMessages,
-GetInboxCount.  Result codes as the seed lists them: SendSMS 1 for bad
+Methods (reply shapes from the service's WSDL, SPEC §3.1): SendSMS (result,
+recId long[], status base64 byte[]), SendSmsLikeToLike (messageContents
+string[] parallel to toNumbers; result and ONE smsId int, no recId/status),
+GetCredit, GetDelivery, GetSenderNumbers (ONE string holding the lines),
+GetMessages (MessageInfo[] in the SMSPanel.Domain.Models data contract, every
+field in WCF's alphabetical order), GetInboxCount.  Result codes as the seed lists them: SendSMS 1 for bad
 credentials, 3 for a sender that is not one of LINES, 5 for > 100 numbers,
 7 for a text containing FILTERED; GetCredit -1 for bad credentials.
 
@@ -36,8 +40,9 @@ Not in the seed, decided here and in src/provider_mediapayamak.c:
   - GetDelivery(recId): the state is the last digit of the recipient's number
     (7 -> 1 delivered); recIds 8000000095..8000000112 report code recId -
     8000000100 (so -5..12; 12 is a code the seed does not list); unknown recIds -2.
-  - GetCredit 12345.5; GetSenderNumbers LINES; GetMessages returns
-    MessageInfo {Body, Id, Receiver, SendDate, Sender} (DataContract order).
+  - SendSmsLikeToLike smsIds are 2000001 upwards.
+  - GetCredit 12345.5; GetSenderNumbers LINES joined with "," (the separator
+    is not in the WSDL: a guess); ActionDateTime values without an offset.
   - Undocumented methods answer bad credentials with a s:Client fault.
 """
 
@@ -51,7 +56,7 @@ SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 TNS = "http://tempuri.org/"
 ARR = "http://schemas.microsoft.com/2003/10/Serialization/Arrays"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
-DC = "http://schemas.datacontract.org/2004/07/SmsWebService"
+DC = "http://schemas.datacontract.org/2004/07/SMSPanel.Domain.Models"
 USER = "test-user"
 PASSWORD = "test-pass"
 LINES = ("30004505000017", "10001000")
@@ -68,15 +73,22 @@ PARAMS = {
     "GetMessages": ["userName", "password", "messageType", "fromNumbers", "index", "count"],
     "GetInboxCount": ["userName", "password", "isRead"],
 }
-REF_PARAMS = {"SendSMS": ["recId", "status"], "SendSmsLikeToLike": ["recId", "status"]}
+REF_PARAMS = {"SendSMS": ["recId", "status"]}
 ARRAYS = {"toNumbers", "messageContents", "fromNumbers"}
 
 INBOX = [
-    {"Id": "501", "Sender": "989121112233", "Receiver": "30004505000017",
-     "Body": "سلام <ok> & bye", "SendDate": "2026-11-20T10:15:30.123"},
-    {"Id": "502", "Sender": "09351234567", "Receiver": "30004505000017",
-     "Body": "second", "SendDate": "2026-11-21T08:00:00Z"},
+    {"MessageId": "501", "Sender": "989121112233", "Receiver": "30004505000017",
+     "Content": "سلام <ok> & bye", "ActionDateTime": "2026-11-20T10:15:30.123"},
+    {"MessageId": "502", "Sender": "09351234567", "Receiver": "30004505000017",
+     "Content": "second", "ActionDateTime": "2026-11-21T08:00:00Z"},
 ]
+# the rest of a MessageInfo (values made up; None is i:nil)
+MESSAGE_INFO_REST = {
+    "Cost": "0", "Count": "1", "Desc": None, "Flash": "false", "IsRead": "false",
+    "Lang": "fa", "MessageType": "1", "MoneyIsRefunded": "false", "NotSent": "0",
+    "Pages": "1", "SendMethod": "0", "SendStatus": "0", "Sent": "0", "Status": "0",
+    "Tariff": "0", "Title": None, "UserId": "1234",
+}
 
 
 class Fault(Exception):
@@ -99,6 +111,7 @@ class MediaPayamak:
     def reset(self):
         with self.lock:
             self.next_rec = 1000000001
+            self.next_sms = 2000001
             self.recs = {}  # recId -> mobile
 
     # --- replies -------------------------------------------------------------
@@ -235,6 +248,14 @@ class MediaPayamak:
             raise Fault("a:DeserializationFailed", "isFlash must be a boolean")
         if not args["toNumbers"] or any(t == "" for t in texts):
             raise Fault("s:Client", "toNumbers and the message text must not be empty")
+        if method == "SendSmsLikeToLike":
+            sms_id = 0
+            if code == 0:
+                with self.lock:
+                    sms_id = self.next_sms
+                    self.next_sms += 1
+            return ("<%sResult>%d</%sResult><smsId>%d</smsId>"
+                    % (method, code, method, sms_id))
         ids, status = [], []
         if code == 0:
             with self.lock:
@@ -279,7 +300,11 @@ class MediaPayamak:
     def m_GetSenderNumbers(self, args, good, switch):
         if not good:
             raise Fault("s:Client", "invalid user name or password")
-        return self.array("GetSenderNumbersResult", "string", LINES, switch)
+        if switch == "nil":
+            return '<GetSenderNumbersResult i:nil="true" xmlns:i="%s"/>' % XSI
+        if switch == "empty":
+            return "<GetSenderNumbersResult/>"
+        return "<GetSenderNumbersResult>%s</GetSenderNumbersResult>" % ",".join(LINES)
 
     def m_GetMessages(self, args, good, switch):
         if not good:
@@ -296,10 +321,15 @@ class MediaPayamak:
             return '<GetMessagesResult i:nil="true" xmlns:i="%s"/>' % XSI
         if switch == "empty" or not rows:
             return '<GetMessagesResult xmlns:b="%s" xmlns:i="%s"/>' % (DC, XSI)
+        def field(k, v):
+            if v is None:
+                return '<b:%s i:nil="true"/>' % k
+            return "<b:%s>%s</b:%s>" % (k, escape(v), k)
+
         items = "".join(
             "<b:MessageInfo>%s</b:MessageInfo>" % "".join(
-                "<b:%s>%s</b:%s>" % (k, escape(r[k]), k)
-                for k in ("Body", "Id", "Receiver", "SendDate", "Sender"))
+                field(k, v) for k, v in sorted(dict(MESSAGE_INFO_REST, **r).items(),
+                                               key=lambda kv: kv[0].encode()))
             for r in rows)
         return '<GetMessagesResult xmlns:b="%s" xmlns:i="%s">%s</GetMessagesResult>' % (
             DC, XSI, items)

@@ -1,7 +1,9 @@
 # The outbox worker drains through the MediaPayamak SOAP provider: a
 # queue_bulk row is sent with one SendSMS call and ends `sent` with the
-# recIds; result code 9 ("the system is being updated") is transient and
-# retried; code 8 (no credit) fails the row at once.
+# recIds; result code 9 ("the system is being updated") and 4 (daily limit,
+# resets the next day) are transient and retried; code 8 (no credit) fails
+# the row at once.  A like_to_like row is one SendSmsLikeToLike call, whose
+# reply is one smsId (no recId[]/status[]): sent once, pack_id = smsId.
 use strict;
 use warnings;
 use FindBin;
@@ -74,6 +76,34 @@ ok(wait_until(sub { sql("SELECT status FROM sms_ir.outbox WHERE id = $id") eq 'f
 like(sql("SELECT last_error FROM sms_ir.outbox WHERE id = $id"), qr/provider code 8: not enough credit/,
 	'last_error has the code and its meaning');
 is(sql("SELECT attempts FROM sms_ir.outbox WHERE id = $id"), '1', 'not retried');
+
+# code 4 (daily limit reached) once: temporary, retried with back-off
+mock_reset($mock);
+mock_fault($mock,
+	{ match => '/SendService.svc', kind => 'status', status => 200, count => 1, body => send_reply(4) });
+$id = sql("SELECT sms_ir.queue_bulk('daily limit', ARRAY['09121000005'])");
+ok(wait_until(sub { sql("SELECT status FROM sms_ir.outbox WHERE id = $id") eq 'sent' }, 15),
+	'row with code 4 sent after a retry');
+is(sql("SELECT attempts FROM sms_ir.outbox WHERE id = $id"), '2', 'code 4: two attempts');
+is(scalar(@{ mock_requests($mock, '/SendService.svc') }), 2, 'code 4: two SendSMS calls');
+
+# like_to_like: one SendSmsLikeToLike, answered with one smsId; sent once
+mock_reset($mock);
+$id = sql("SELECT sms_ir.queue_like_to_like(ARRAY['one', 'two'], ARRAY['09121000006', '09121000007'])");
+ok( wait_until(
+		sub { sql("SELECT status FROM sms_ir.outbox WHERE id = $id") =~ /^(?:sent|failed|unknown)$/ },
+		20),
+	'like_to_like row handled');
+is(sql("SELECT status FROM sms_ir.outbox WHERE id = $id"), 'sent', 'like_to_like row sent');
+is(sql("SELECT attempts FROM sms_ir.outbox WHERE id = $id"), '1', 'like_to_like: one attempt');
+$reqs = mock_requests($mock, '/SendService.svc');
+is(scalar(@$reqs), 1, 'like_to_like: exactly one request');
+is($reqs->[0]{headers}{soapaction}, '"http://tempuri.org/ISendService/SendSmsLikeToLike"',
+	'like_to_like SOAPAction');
+is(sql("SELECT result->>'pack_id' FROM sms_ir.outbox WHERE id = $id"), '2000001',
+	'the smsId is the pack id');
+is(sql("SELECT result->'message_ids' FROM sms_ir.outbox WHERE id = $id"), '[]',
+	'no message ids (an smsId is not a recId)');
 
 stop_mock($mock);
 $node->stop;
