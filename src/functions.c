@@ -89,12 +89,33 @@ checked_config(const SmsProvider *provider, SmsConfig *cfg)
 }
 
 /* Turn a finished call into a reply (no ereport). */
+/* Does `op` send messages (so a failure after the request went out may not be one)? */
+static bool
+is_send_op(SmsOp op)
+{
+	switch (op)
+	{
+		case SMS_OP_BULK:
+		case SMS_OP_LIKE_TO_LIKE:
+		case SMS_OP_VERIFY:
+		case SMS_OP_TEMPLATE:
+		case SMS_OP_CONTACTS:
+			return true;
+		default:
+			return false;
+	}
+}
+
 static void
 finish_call(const SmsProvider *provider, const SmsArgs *args, HttpCall *call,
 			SmsReply *reply)
 {
 	http_call_reply(provider, args, call, reply);
 	pfree(call->body.data);
+	/* a failed send that may have gone out: the error's hint says so */
+	if (reply->err.cls != SMS_OK && is_send_op(args->op))
+		reply->err.maybe_sent = sms_outcome_unknown(&reply->err, call->request_sent,
+													call->status);
 }
 
 /* Build, perform and parse one request; raises on any failure. */

@@ -143,7 +143,9 @@ error_hint(SmsErrorClass cls)
 void
 sms_raise_error(const SmsProvider *provider, const SmsError *err)
 {
-	const char *hint = error_hint(err->cls);
+	const char *hint = err->maybe_sent ?
+		"The provider may have sent the message before this failure: check sms_delivery_status() or the provider's panel before sending it again." :
+		error_hint(err->cls);
 	const char *what;
 
 	switch (err->cls)

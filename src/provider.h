@@ -111,6 +111,7 @@ typedef struct SmsError
 	char	   *message;		/* provider's message or transport error */
 	char	   *detail;			/* extra detail (e.g. field errors), or NULL */
 	int			retry_after;	/* seconds from Retry-After, -1 if none */
+	bool		maybe_sent;		/* a send whose outcome is unknown (hint) */
 } SmsError;
 
 typedef struct SmsDelivery
@@ -240,6 +241,7 @@ extern bool sms_try_current_config(const SmsProvider *provider, SmsConfig *cfg,
 								   struct SmsSecretProblem *problem);
 extern const char *sms_op_name(SmsOp op);
 extern bool sms_error_is_transient(SmsErrorClass cls);
+extern bool sms_outcome_unknown(const SmsError *err, bool request_sent, long http_status);
 extern int	sms_error_sqlstate(SmsErrorClass cls);
 extern void sms_set_error(SmsReply *reply, SmsErrorClass cls, int http_status,
 						  const char *code, const char *message,

@@ -23,6 +23,28 @@ sms_set_error(SmsReply *reply, SmsErrorClass cls, int http_status,
 	reply->err.detail = detail ? pstrdup(sms_text_valid_utf8(detail)) : NULL;
 }
 
+#define HTTP_SERVICE_UNAVAILABLE 503
+
+/*
+ * May the provider have acted on a request that failed this way?  A
+ * timeout or broken connection after the request went out, a 5xx other
+ * than 503 (a gateway in front of a provider that did act, or the provider
+ * failing half-way: the legacy SDK warns that SendByMobileNumbers can fail
+ * after sending), or a success status with a body we cannot read.  Only
+ * 503, 429 and replies we can read say the request was not taken.
+ */
+bool
+sms_outcome_unknown(const SmsError *err, bool request_sent, long http_status)
+{
+	if (err->cls == SMS_ERR_BAD_REPLY)
+		return http_status >= 200 && http_status < 300;
+	if (!request_sent)
+		return false;
+	return err->cls == SMS_ERR_TIMEOUT || err->cls == SMS_ERR_NETWORK ||
+		(err->cls == SMS_ERR_SERVER && err->http_status >= 500 &&
+		 err->http_status != HTTP_SERVICE_UNAVAILABLE);
+}
+
 bool
 sms_error_is_transient(SmsErrorClass cls)
 {

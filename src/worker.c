@@ -70,7 +70,6 @@
 #define RETENTION_MAX_ROUNDS 10
 /* longest last_error stored in the outbox (cut at a character boundary) */
 #define OUTBOX_ERROR_MAX_BYTES 1000
-#define HTTP_SERVICE_UNAVAILABLE 503
 /* a row stuck in recording is retried this often */
 #define RECORD_RETRY_MS 1000
 
@@ -346,18 +345,6 @@ result_json(const OutboxRow *row, const SmsReply *reply)
 	return buf.data;
 }
 
-/*
- * A 5xx after the request was written may come from a gateway in front of
- * a provider that did act on it (502, 504) or from the provider failing
- * half-way (500).  Only 503 (and 429) say the request was not taken.
- */
-static bool
-server_may_have_acted(const SmsError *err)
-{
-	return err->cls == SMS_ERR_SERVER && err->http_status >= 500 &&
-		err->http_status != HTTP_SERVICE_UNAVAILABLE;
-}
-
 /* Decide what a finished (or abandoned) request means for its row. */
 static void
 judge(OutboxRow *row)
@@ -411,10 +398,7 @@ judge(OutboxRow *row)
 	 * after the request went out, or a success status with a body we cannot
 	 * read, leaves the outcome unknown.
 	 */
-	outcome_unknown = (row->call.request_sent &&
-					   (cls == SMS_ERR_TIMEOUT || cls == SMS_ERR_NETWORK ||
-						server_may_have_acted(&reply.err))) ||
-		(cls == SMS_ERR_BAD_REPLY && row->call.status >= 200 && row->call.status < 300);
+	outcome_unknown = sms_outcome_unknown(&reply.err, row->call.request_sent, row->call.status);
 
 	if (outcome_unknown && sms_ir_delivery_guarantee == SMS_AT_MOST_ONCE)
 		row->status = "unknown";
