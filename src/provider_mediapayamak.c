@@ -520,6 +520,23 @@ parse_lines(xmlNodePtr result, SmsReply *reply, MpPending *pe)
 	return true;
 }
 
+/*
+ * The result code of a send (SendSMS, SendSmsLikeToLike); false if it is
+ * unreadable.  *refused: the code was not 0 and is now pending in pe.
+ */
+static bool
+send_result_read(xmlNodePtr result, MpPending *pe, bool *refused)
+{
+	int64		code;
+
+	if (!parse_int(soap_text(result), &code))
+		return false;
+	*refused = code != 0;
+	if (*refused)
+		send_code_error(pe, code);
+	return true;
+}
+
 /* A successful (HTTP 200) SOAP reply; false when its shape is wrong. */
 static bool
 parse_ok(const SmsArgs *args, xmlNodePtr resp, SmsReply *reply, MpPending *pe)
@@ -529,6 +546,7 @@ parse_ok(const SmsArgs *args, xmlNodePtr resp, SmsReply *reply, MpPending *pe)
 	xmlNodePtr	result;
 	char	   *text;
 	int64		code;
+	bool		refused;
 
 	snprintf(resultname, sizeof(resultname), "%sResponse", method);
 	if (resp == NULL || strcmp((const char *) resp->name, resultname) != 0)
@@ -539,15 +557,9 @@ parse_ok(const SmsArgs *args, xmlNodePtr resp, SmsReply *reply, MpPending *pe)
 	switch (args->op)
 	{
 		case SMS_OP_LIKE_TO_LIKE:
-			text = soap_text(result);
-			if (!parse_int(text, &code))
+			if (!send_result_read(result, pe, &refused))
 				return false;
-			if (code != 0)
-			{
-				send_code_error(pe, code);
-				return true;
-			}
-			return parse_like_to_like(resp, reply);
+			return refused || parse_like_to_like(resp, reply);
 		case SMS_OP_BULK:
 			{
 				char	  **ids;
@@ -556,14 +568,10 @@ parse_ok(const SmsArgs *args, xmlNodePtr resp, SmsReply *reply, MpPending *pe)
 				int			nst = 0;
 				xmlNodePtr	stnode;
 
-				text = soap_text(result);
-				if (!parse_int(text, &code))
+				if (!send_result_read(result, pe, &refused))
 					return false;
-				if (code != 0)
-				{
-					send_code_error(pe, code);
+				if (refused)
 					return true;
-				}
 				if (!soap_long_array(soap_child(resp, "recId"), &ids, &nids))
 					return false;
 				if (nids != args->nmobiles)
