@@ -723,6 +723,51 @@ worker_http_options(HttpRunOptions *opts)
 	opts->send_once = (sms_ir_delivery_guarantee == SMS_AT_MOST_ONCE);
 }
 
+/*
+ * Connection settings, resolved once per batch for each provider in it: a
+ * file secret costs a stat() per resolution, and a secret that cannot be
+ * used is logged once, not once per row.
+ */
+typedef struct BatchConfig
+{
+	const SmsProvider *provider;
+	bool		usable;
+	SmsConfig	cfg;
+	SmsSecretProblem problem;
+} BatchConfig;
+
+#define BATCH_CONFIG_SLOTS 8
+
+typedef struct BatchConfigs
+{
+	int			n;
+	BatchConfig slot[BATCH_CONFIG_SLOTS];
+} BatchConfigs;
+
+/* The settings of `provider` for this batch; NULL (logged) if unusable. */
+static const BatchConfig *
+batch_config(BatchConfigs *configs, const SmsProvider *provider)
+{
+	BatchConfig *c;
+
+	for (int i = 0; i < configs->n; i++)
+		if (configs->slot[i].provider == provider)
+			return &configs->slot[i];
+	if (configs->n == BATCH_CONFIG_SLOTS)
+		elog(ERROR, "more than %d providers in one batch", BATCH_CONFIG_SLOTS);
+	c = &configs->slot[configs->n++];
+	c->provider = provider;
+	c->usable = sms_try_current_config(provider, &c->cfg, &c->problem);
+	if (!c->usable)
+		ereport(LOG,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("sms_ir worker cannot use the settings of provider %s: %s",
+						provider->name, c->problem.message),
+				 c->problem.detail ? errdetail("%s", c->problem.detail) : 0,
+				 errhint("%s", c->problem.hint)));
+	return c;
+}
+
 /* Send the requests of rows[0..n-1] that still need sending. */
 static void
 send_rows(OutboxRow *rows, int n)
@@ -734,27 +779,25 @@ send_rows(OutboxRow *rows, int n)
 	SmsConfig	cfg;
 	const SmsProvider *token_failed = NULL;
 	SmsError	token_err;
-	SmsSecretProblem secret_problem;
+	BatchConfigs configs = {0};
 
 	worker_http_options(&opts);
 	for (int i = 0; i < n; i++)
 	{
+		const BatchConfig *bc;
+
 		if (rows[i].status != NULL)
 			continue;			/* already judged (bad payload, no attempt left) */
-		if (!sms_try_current_config(rows[i].provider, &cfg, &secret_problem))
+		bc = batch_config(&configs, rows[i].provider);
+		if (!bc->usable)
 		{
 			/* a secret that cannot be used: nothing is sent, as with a bad key */
 			rows[i].status = "failed";
-			rows[i].last_error = psprintf("%s: %s", secret_problem.message,
-										  secret_problem.detail ? secret_problem.detail : "");
-			ereport(LOG,
-					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-					 errmsg("sms_ir outbox row " INT64_FORMAT " is failed: %s",
-							rows[i].id, secret_problem.message),
-					 secret_problem.detail ? errdetail("%s", secret_problem.detail) : 0,
-					 errhint("%s", secret_problem.hint)));
+			rows[i].last_error = psprintf("%s: %s", bc->problem.message,
+										  bc->problem.detail ? bc->problem.detail : "");
 			continue;
 		}
+		cfg = bc->cfg;
 		/* providers with a session token: fetched at most once per batch */
 		if (rows[i].provider->build_token_request != NULL &&
 			(rows[i].provider == token_failed ||
@@ -901,6 +944,7 @@ track_delivery(void)
 	int		   *call_row;
 	char	  **row_status;
 	HttpRunOptions token_opts;
+	BatchConfigs configs = {0};
 
 	MemoryContextReset(batch_cxt);
 	worker_http_options(&token_opts);
@@ -939,15 +983,17 @@ track_delivery(void)
 
 		rows[i].id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 		rows[i].provider = sms_provider_by_name(provider);
+		/* a provider whose secret cannot be used is skipped (logged once) */
+		if (rows[i].provider != NULL && !batch_config(&configs, rows[i].provider)->usable)
+			rows[i].provider = NULL;
 		if (rows[i].provider != NULL && rows[i].provider->status_by_pack)
 		{
 			/* one request per row, by pack id, with the session token if any */
 			SmsArgs    *a;
 			SmsRequest *req;
-			SmsConfig	cfg;
+			SmsConfig	cfg = batch_config(&configs, rows[i].provider)->cfg;
 			SmsError	err;
 
-			sms_current_config(rows[i].provider, &cfg);
 			if (getKeyJsonValueFromContainer(&result->root, "pack_id", 7, &ids) &&
 				ids.type == jbvString && ncalls < n * 100 &&
 				sms_token_apply(rows[i].provider, &cfg, &token_opts, &err))
@@ -972,7 +1018,6 @@ track_delivery(void)
 			{
 				SmsArgs    *a;
 				SmsRequest *req;
-				SmsConfig	cfg;
 
 				if (tok != WJB_ELEM || v.type != jbvString || ncalls >= n * 100)
 					continue;
@@ -980,8 +1025,7 @@ track_delivery(void)
 				req = palloc0(sizeof(SmsRequest));
 				sms_args_init(a, SMS_OP_STATUS);
 				a->id = pnstrdup(v.val.string.val, v.val.string.len);
-				sms_current_config(rows[i].provider, &cfg);
-				rows[i].provider->build_request(a, &cfg, req);
+				rows[i].provider->build_request(a, &batch_config(&configs, rows[i].provider)->cfg, req);
 				calls[ncalls].req = req;
 				calls[ncalls].user = a;
 				call_row[ncalls] = i;
