@@ -1,5 +1,8 @@
 # sms_ir -- PGXS build.  `make`, `make install`, then see README.md for tests.
 EXTENSION = sms_ir
+# The one version string: the control file's default_version and the README
+# must agree (checked by every build), the User-Agent is built from it.
+EXTVERSION = 0.3
 MODULE_big = sms_ir
 OBJS = src/sms_ir.o src/guc.o src/mobile.o src/parts.o src/args.o src/json.o src/http.o \
        src/provider.o src/secret.o src/reply.o src/provider_smsir.o src/provider_smsafzar.o src/soap.o \
@@ -9,18 +12,32 @@ OBJS = src/sms_ir.o src/guc.o src/mobile.o src/parts.o src/args.o src/json.o src
        src/outbox.o src/launcher.o src/worker.o
 DATA = $(wildcard sql/sms_ir--*.sql)
 
-# pg_regress suites (sql/NAME.sql + expected/NAME.out); they need the mock
-# provider running, so run them through scripts/test.sh.
+# pg_regress suites (test/sql/NAME.sql + test/expected/NAME.out).  They talk
+# to the mock provider and need the settings of test/regress.conf:
+#   make installcheck                  against the running cluster (README "Tests")
+#   make installcheck REGRESS_INSTANCE=temp   in a throw-away instance (scripts/test.sh)
 REGRESS = setup validation send status errors security inbox provider_smsafzar provider_mediapayamak provider_legacy input_bounds
-REGRESS_OPTS = --temp-instance=tmp_check --temp-config=test/regress.conf --encoding=UTF8
+REGRESS_OPTS = --inputdir=test --encoding=UTF8 \
+	$(if $(filter temp,$(REGRESS_INSTANCE)),--temp-instance=tmp_check --temp-config=test/regress.conf)
 
-PG_CPPFLAGS = -I$(srcdir)/src $(shell xml2-config --cflags)
+PG_CPPFLAGS = -I$(srcdir)/src $(shell xml2-config --cflags) -DEXTVERSION='"$(EXTVERSION)"'
 SHLIB_LINK += -lcurl -ljson-c -lxml2
 EXTRA_CLEAN = tmp_check results regression.diffs regression.out
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# A build whose version strings disagree is refused.
+all: version-check
+version-check:
+	@grep -qx "default_version = '$(EXTVERSION)'" $(srcdir)/$(EXTENSION).control || \
+	  { echo "$(EXTENSION).control: default_version is not '$(EXTVERSION)' (Makefile EXTVERSION)" >&2; exit 1; }
+	@test -f $(srcdir)/sql/$(EXTENSION)--$(EXTVERSION).sql -o -n "$$(ls $(srcdir)/sql/$(EXTENSION)--*--$(EXTVERSION).sql 2>/dev/null)" || \
+	  { echo "sql/: no install or upgrade script reaches version $(EXTVERSION)" >&2; exit 1; }
+	@grep -q "sms_ir $(EXTVERSION)" $(srcdir)/README.md || \
+	  { echo "README.md does not name version sms_ir $(EXTVERSION)" >&2; exit 1; }
+.PHONY: version-check
 
 # PGXS tracks no header dependencies: a changed struct in src/*.h must
 # rebuild every object, or the objects disagree about its layout.

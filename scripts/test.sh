@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole sms_ir test suite, as root on Debian 12:
 #   installs dependencies, builds with -Wall -Wextra -Werror, installs, then
-#   runs pg_regress (sql/ + expected/) and the TAP tests (test/t/*.pl) as the
+#   runs pg_regress (test/sql/ + test/expected/) and the TAP tests (test/t/*.pl) as the
 #   unprivileged "postgres" user against the local mock provider.
 # SMS_IR_SKIP_DEPS=1 skips the apt-get step (for quick local runs);
 # PROVE_TESTS='test/t/001_outbox.pl' runs some TAP tests only.
@@ -47,7 +47,7 @@ sed -i "s|127.0.0.1:57411|127.0.0.1:$port|" test/regress.conf
 mkdir -p secrets && chmod 700 secrets
 (umask 077 && printf 'test-key\n' > secrets/api_key)
 sed -i "s|@SECRETS@|$PWD/secrets|" test/regress.conf
-if ! make -s installcheck; then
+if ! make -s installcheck REGRESS_INSTANCE=temp; then
   status=1
   [ -f regression.diffs ] && head -n 300 regression.diffs
 fi

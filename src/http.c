@@ -203,7 +203,7 @@ start_call(HttpSlot *slot, HttpCall *call, const HttpRunOptions *opts)
 #endif
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, slot->headers);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "sms_ir/" "0.1");
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "sms_ir/" EXTVERSION);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long) opts->timeout_ms);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long) opts->connect_timeout_ms);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
