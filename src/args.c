@@ -381,7 +381,7 @@ sms_args_params(const SmsProvider *provider, Jsonb *params, SmsArgs *args)
 /*
  * A numeric template id over the provider's max_template_id is a bad value
  * (22023), not a missing feature: checked before supports() so a digits-only
- * id too large for int64 never reaches strtoll() in build_request.
+ * id too large for int64 never reaches strtoll() in a request builder.
  * Non-numeric ids are left to supports().
  */
 static void
@@ -422,7 +422,7 @@ sms_args_check_supported(const SmsProvider *provider, const SmsArgs *args)
 
 	check_template_id_range(provider, args);
 
-	if (!provider->supports(args, &hint))
+	if (!sms_provider_supports(provider, args, &hint))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("provider %s does not support %s", provider->name,

@@ -53,59 +53,33 @@ send_progress_context(void *arg)
 				   progress->done, progress->total, progress->packs.data);
 }
 
-/* The connection settings; raises when no credential is set. */
+/*
+ * The connection settings; raises when the provider's credentials are not
+ * set (its check_config says which), warns when they are unsafe, and fetches
+ * the session token of providers that use one.
+ */
 static void
 checked_config(const SmsProvider *provider, SmsConfig *cfg)
 {
+	SmsConfigProblem problem = {0};
+
 	sms_current_config(provider, cfg);
-	/* mediapayamak: userName and password in every SOAP body */
-	if (provider == &sms_provider_mediapayamak)
-	{
-		if (cfg->username[0] == '\0' || cfg->password[0] == '\0')
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-					 errmsg("sms_ir.username and sms_ir.password must be set for provider mediapayamak"),
-					 errhint("A superuser sets them with ALTER SYSTEM SET sms_ir.username = '...', ALTER SYSTEM SET sms_ir.password = '...' and SELECT pg_reload_conf().")));
-		return;
-	}
-	if (cfg->api_key[0] == '\0' && cfg->bearer_token[0] == '\0')
+	if (!provider->check_config(cfg, &problem))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-				 errmsg("sms_ir.api_key is not set"),
-				 errhint("A superuser sets it with ALTER SYSTEM SET sms_ir.api_key = '...' and SELECT pg_reload_conf().")));
-	if (provider->build_token_request != NULL)
+				 errmsg("%s", problem.message),
+				 problem.hint ? errhint("%s", problem.hint) : 0));
+	sms_config_warn(cfg, &problem);
+	if (sms_provider_uses_token(provider, cfg))
 	{
 		SmsError	err;
 
-		/* token providers (smsir_legacy): UserApiKey + SecretKey -> token */
-		if (cfg->secret_key[0] == '\0')
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-					 errmsg("sms_ir.secret_key must be set for provider %s", provider->name),
-					 errhint("A superuser sets it with ALTER SYSTEM SET sms_ir.secret_key = '...' and SELECT pg_reload_conf().")));
 		if (!sms_token_apply(provider, cfg, NULL, &err))
 			sms_raise_error(provider, &err);
 	}
 }
 
 /* Turn a finished call into a reply (no ereport). */
-/* Does `op` send messages (so a failure after the request went out may not be one)? */
-static bool
-is_send_op(SmsOp op)
-{
-	switch (op)
-	{
-		case SMS_OP_BULK:
-		case SMS_OP_LIKE_TO_LIKE:
-		case SMS_OP_VERIFY:
-		case SMS_OP_TEMPLATE:
-		case SMS_OP_CONTACTS:
-			return true;
-		default:
-			return false;
-	}
-}
-
 static void
 finish_call(const SmsProvider *provider, const SmsArgs *args, HttpCall *call,
 			SmsReply *reply)
@@ -113,7 +87,7 @@ finish_call(const SmsProvider *provider, const SmsArgs *args, HttpCall *call,
 	http_call_reply(provider, args, call, reply);
 	pfree(call->body.data);
 	/* a failed send that may have gone out: the error's hint says so */
-	if (reply->err.cls != SMS_OK && is_send_op(args->op))
+	if (reply->err.cls != SMS_OK && sms_op_is_send(args->op))
 		reply->err.maybe_sent = sms_outcome_unknown(&reply->err, call->request_sent,
 													call->status);
 }
@@ -129,18 +103,18 @@ execute(const SmsProvider *provider, const SmsArgs *args, SmsReply *reply)
 	checked_config(provider, &cfg);
 	memset(&req, 0, sizeof(req));
 	memset(&call, 0, sizeof(call));
-	provider->build_request(args, &cfg, &req);
+	sms_provider_build(provider, args, &cfg, &req);
 	call.req = &req;
 	http_perform_one(&call);
 	finish_call(provider, args, &call, reply);
-	if (sms_token_refresh_helps(provider, reply->err.cls))
+	if (sms_token_refresh_helps(provider, &cfg, reply->err.cls))
 	{
 		/* the token expired or was revoked: fetch a new one, retry once */
 		sms_token_forget();
 		checked_config(provider, &cfg);
 		memset(&req, 0, sizeof(req));
 		memset(&call, 0, sizeof(call));
-		provider->build_request(args, &cfg, &req);
+		sms_provider_build(provider, args, &cfg, &req);
 		call.req = &req;
 		http_perform_one(&call);
 		finish_call(provider, args, &call, reply);
@@ -211,7 +185,7 @@ send_concurrently(const SmsProvider *provider, const SmsArgs *all,
 		int			off = i * chunk;
 
 		parts[i] = sms_args_slice(all, off, chunk);
-		provider->build_request(&parts[i], &cfg, &reqs[i]);
+		sms_provider_build(provider, &parts[i], &cfg, &reqs[i]);
 		calls[i].req = &reqs[i];
 	}
 
@@ -692,13 +666,7 @@ sms_send_to_contacts(PG_FUNCTION_ARGS)
 	SendProgress progress;
 
 	sms_args_init(&args, SMS_OP_CONTACTS);
-	if (provider != &sms_provider_legacy)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("provider %s does not support %s", provider->name,
-						sms_op_name(args.op)),
-				 errhint("Contact groups belong to the legacy White SMS API (sms_ir.provider = 'smsir_legacy'); "
-						 "send to numbers with sms_send_bulk().")));
+	sms_args_check_supported(provider, &args);
 	sms_args_not_null(PG_ARGISNULL(0), "message");
 	sms_args_not_null(PG_ARGISNULL(1), "group_ids");
 	sms_args_not_null(PG_ARGISNULL(2), "contact_relation_ids");
@@ -713,7 +681,6 @@ sms_send_to_contacts(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("no recipients given"),
 				 errhint("Pass group_ids, contact_relation_ids or both.")));
-	sms_args_check_supported(provider, &args);
 
 	InitMaterializedSRF(fcinfo, 0);
 	execute(provider, &args, &reply);

@@ -12,10 +12,12 @@
 
 #include "miscadmin.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 
 #include "guc.h"
+#include "provider.h"
 
-int			sms_ir_provider = SMS_PROVIDER_SMSIR;
+int			sms_ir_provider = 0;	/* the registry's first: smsir */
 char	   *sms_ir_api_key = NULL;
 char	   *sms_ir_bearer_token = NULL;
 char	   *sms_ir_secret_key = NULL;
@@ -47,13 +49,21 @@ static const struct config_enum_entry guarantee_options[] = {
 	{NULL, 0, false}
 };
 
-static const struct config_enum_entry provider_options[] = {
-	{"smsir", SMS_PROVIDER_SMSIR, false},
-	{"smsafzar", SMS_PROVIDER_SMSAFZAR, false},
-	{"mediapayamak", SMS_PROVIDER_MEDIAPAYAMAK, false},
-	{"smsir_legacy", SMS_PROVIDER_SMSIR_LEGACY, false},
-	{NULL, 0, false}
-};
+/* sms_ir.provider's options: the provider registry, in its order */
+static const struct config_enum_entry *
+provider_options(void)
+{
+	struct config_enum_entry *opts;
+
+	opts = MemoryContextAllocZero(TopMemoryContext,
+								  sizeof(struct config_enum_entry) * (sms_nproviders + 1));
+	for (int i = 0; i < sms_nproviders; i++)
+	{
+		opts[i].name = sms_providers[i]->name;
+		opts[i].val = i;
+	}
+	return opts;
+}
 
 #define SECRET_FLAGS (GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE)
 
@@ -64,8 +74,8 @@ sms_ir_define_gucs(void)
 							 "SMS provider that sms_ir talks to.",
 							 NULL,
 							 &sms_ir_provider,
-							 SMS_PROVIDER_SMSIR,
-							 provider_options,
+							 0,
+							 provider_options(),
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 

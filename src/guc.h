@@ -6,14 +6,7 @@
 #ifndef SMS_IR_GUC_H
 #define SMS_IR_GUC_H
 
-typedef enum SmsProviderId
-{
-	SMS_PROVIDER_SMSIR = 0,
-	SMS_PROVIDER_SMSAFZAR,
-	SMS_PROVIDER_MEDIAPAYAMAK = 2,
-	SMS_PROVIDER_SMSIR_LEGACY = 3
-} SmsProviderId;
-
+/* index into sms_providers[] (provider_registry.c) */
 extern int	sms_ir_provider;
 extern char *sms_ir_api_key;
 extern char *sms_ir_bearer_token;

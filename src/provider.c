@@ -1,45 +1,24 @@
 /*
- * provider.c -- provider registry and the one place provider errors become
- * ereports.  The SQLSTATE of each error class is decided here (README
- * "Errors" lists them).
+ * provider.c -- the backend side of the provider interface: the active
+ * provider, its connection settings, and the one place provider errors
+ * become ereports.  The SQLSTATE of each error class is decided here
+ * (README "Errors" lists them).
  */
 #include "postgres.h"
+
+#include "utils/memutils.h"
 
 #include "guc.h"
 #include "provider.h"
 #include "secret.h"
 
+/* The provider sms_ir.provider names (an index into the registry). */
 const SmsProvider *
 sms_current_provider(void)
 {
-	switch (sms_ir_provider)
-	{
-		case SMS_PROVIDER_SMSIR:
-			return &sms_provider_smsir;
-		case SMS_PROVIDER_SMSAFZAR:
-			return &sms_provider_smsafzar;
-		case SMS_PROVIDER_MEDIAPAYAMAK:
-			return &sms_provider_mediapayamak;
-		case SMS_PROVIDER_SMSIR_LEGACY:
-			return &sms_provider_legacy;
-	}
-	elog(ERROR, "unknown sms_ir.provider %d", sms_ir_provider);
-	return NULL;				/* keep compiler quiet */
-}
-
-/* Provider named in an outbox row; NULL if this build has no such provider. */
-const SmsProvider *
-sms_provider_by_name(const char *name)
-{
-	if (strcmp(name, sms_provider_smsir.name) == 0)
-		return &sms_provider_smsir;
-	if (strcmp(name, sms_provider_smsafzar.name) == 0)
-		return &sms_provider_smsafzar;
-	if (strcmp(name, sms_provider_mediapayamak.name) == 0)
-		return &sms_provider_mediapayamak;
-	if (strcmp(name, sms_provider_legacy.name) == 0)
-		return &sms_provider_legacy;
-	return NULL;
+	if (sms_ir_provider < 0 || sms_ir_provider >= sms_nproviders)
+		elog(ERROR, "unknown sms_ir.provider %d", sms_ir_provider);
+	return sms_providers[sms_ir_provider];
 }
 
 /*
@@ -65,6 +44,27 @@ sms_try_current_config(const SmsProvider *provider, SmsConfig *cfg,
 		sms_secret_resolve("sms_ir.secret_key", sms_ir_secret_key, &cfg->secret_key, problem) &&
 		sms_secret_resolve("sms_ir.username", sms_ir_username, &cfg->username, problem) &&
 		sms_secret_resolve("sms_ir.password", sms_ir_password, &cfg->password, problem);
+}
+
+/*
+ * Say check_config's warning (credentials usable but unsafe) once per
+ * process and base URL, not once per call: a session or the worker that
+ * keeps using the same URL is told the first time.
+ */
+void
+sms_config_warn(const SmsConfig *cfg, const SmsConfigProblem *problem)
+{
+	static char *warned_url = NULL;
+
+	if (problem->warning == NULL ||
+		(warned_url != NULL && strcmp(warned_url, cfg->base_url) == 0))
+		return;
+	if (warned_url != NULL)
+		pfree(warned_url);
+	warned_url = MemoryContextStrdup(TopMemoryContext, cfg->base_url);
+	ereport(WARNING,
+			(errmsg("%s", problem->warning),
+			 errhint("Use an https:// URL in sms_ir.base_url.")));
 }
 
 /* sms_try_current_config, raising 28000 when a secret cannot be used. */
@@ -113,7 +113,7 @@ sms_error_sqlstate(SmsErrorClass cls)
 }
 
 static const char *
-error_hint(SmsErrorClass cls)
+error_hint(const SmsProvider *provider, SmsErrorClass cls)
 {
 	switch (cls)
 	{
@@ -122,7 +122,7 @@ error_hint(SmsErrorClass cls)
 		case SMS_ERR_NOT_FOUND:
 			return "Check the id against the provider's panel.";
 		case SMS_ERR_AUTH:
-			return "Check the secret behind sms_ir.api_key (and the other credentials): the file its 'file:' reference names, or its inline value.";
+			return provider->auth_hint;
 		case SMS_ERR_FORBIDDEN:
 			return "Allow this server's IP address and this method in the provider's panel.";
 		case SMS_ERR_NO_CREDIT:
@@ -145,7 +145,7 @@ sms_raise_error(const SmsProvider *provider, const SmsError *err)
 {
 	const char *hint = err->maybe_sent ?
 		"The provider may have sent the message before this failure: check sms_delivery_status() or the provider's panel before sending it again." :
-		error_hint(err->cls);
+		error_hint(provider, err->cls);
 	const char *what;
 
 	switch (err->cls)

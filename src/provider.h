@@ -1,10 +1,18 @@
 /*
- * provider.h -- the provider interface.
+ * provider.h -- the provider interface and the provider registry.
  *
  * A provider turns validated arguments (SmsArgs) into an HTTP request
  * (SmsRequest) and an HTTP reply into a result or a classified error
  * (SmsReply).  Providers do no I/O and never ereport, so the synchronous SQL
  * functions, the outbox worker and the fuzz targets all share them.
+ *
+ * Each provider is one SmsProvider: its limits, an ops table with one entry
+ * per operation (an entry without `build` is an operation the provider cannot
+ * do, and its `hint` says what to use instead), one reply parser for its
+ * envelope, and a check of its credentials.  The registry
+ * (provider_registry.c) lists every provider once; the sms_ir.provider
+ * setting, lookups by name, sms_ir.provider_capabilities() and the fuzz
+ * harness all come from it.
  */
 #ifndef SMS_IR_PROVIDER_H
 #define SMS_IR_PROVIDER_H
@@ -23,7 +31,9 @@ typedef enum SmsOp
 	SMS_OP_CANCEL,
 	SMS_OP_RAW,
 	SMS_OP_INBOX,
-	SMS_OP_CONTACTS			/* legacy sms_send_to_contacts (Message/Send) */
+	SMS_OP_CONTACTS,		/* sms_send_to_contacts (contact groups) */
+	SMS_OP_PACK_STATUS,		/* delivery reports of a whole pack (tracking) */
+	SMS_OP_COUNT
 } SmsOp;
 
 typedef struct SmsParam
@@ -59,6 +69,7 @@ typedef struct SmsArgs
 	int			nrelation_ids;
 	bool		continue_on_error;
 	char	   *after_id;		/* STATUS: next page after this id (NULL: first page) */
+	SmsOp		sent_as;		/* PACK_STATUS: the operation that sent the pack */
 } SmsArgs;
 
 /* Connection settings a request is built with (a snapshot of the GUCs). */
@@ -164,6 +175,37 @@ typedef struct SmsReply
 	char	   *next_id;
 } SmsReply;
 
+typedef void (*SmsBuildFn) (const SmsArgs *args, const SmsConfig *cfg,
+							SmsRequest *req);
+
+/*
+ * Reads what a successful reply of one operation carries into `reply`;
+ * false when its shape is not the one expected.  `payload` is the part of
+ * the reply the provider's envelope parser hands on (a json_object for the
+ * JSON providers, the response xmlNode for SOAP).
+ */
+typedef bool (*SmsReadFn) (const SmsArgs *args, const void *payload,
+						   SmsReply *reply);
+
+/* Finer check of one operation's arguments; on false, *hint says why. */
+typedef bool (*SmsSupportsFn) (const SmsArgs *args, const char **hint);
+
+typedef struct SmsOpEntry
+{
+	SmsBuildFn	build;			/* NULL: the provider cannot do this */
+	SmsReadFn	read;
+	SmsSupportsFn supports;		/* optional */
+	const char *hint;			/* without build: what to use instead */
+} SmsOpEntry;
+
+/* Why a provider's credentials cannot be used (check_config). */
+typedef struct SmsConfigProblem
+{
+	const char *message;
+	const char *hint;
+	const char *warning;		/* usable, but unsafe: said as a WARNING */
+} SmsConfigProblem;
+
 typedef struct SmsProvider
 {
 	const char *name;
@@ -178,40 +220,51 @@ typedef struct SmsProvider
 	/* largest numeric template id (VERIFY, TEMPLATE) it takes; 0 = no limit */
 	int64		max_template_id;
 
+	SmsOpEntry	ops[SMS_OP_COUNT];
+
 	/*
-	 * Can this provider do `args`?  On false, *hint says what to use instead.
-	 * Called at validation time (also when queueing).
+	 * The provider's reply envelope: HTTP status, error bodies and codes;
+	 * on success it hands the payload to ops[args->op].read.
 	 */
-	bool		(*supports) (const SmsArgs *args, const char **hint);
-	void		(*build_request) (const SmsArgs *args, const SmsConfig *cfg,
-								  SmsRequest *req);
 	void		(*parse_reply) (const SmsArgs *args, long http_status,
 								const char *body, size_t len, SmsReply *reply);
 
+	/* Are the credentials in `cfg` enough to call?  On false, *problem. */
+	bool		(*check_config) (const SmsConfig *cfg, SmsConfigProblem *problem);
+	/* HINT for an authentication failure: which settings hold the secrets */
+	const char *auth_hint;
+
 	/*
 	 * Optional session token (NULL for providers without one).  When set,
-	 * src/token.c fetches a token with this request before the first call,
-	 * caches it per process in cfg->token, and on an SMS_ERR_AUTH reply
-	 * fetches a new one and retries once.  parse_token_reply sets
-	 * reply->token, or an error (SMS_ERR_AUTH for bad credentials).
+	 * and uses_token (if given) says the settings ask for one, src/token.c
+	 * fetches a token with this request before the first call, caches it
+	 * per process in cfg->token, and on an SMS_ERR_AUTH reply fetches a new
+	 * one and retries once.  parse_token_reply sets reply->token, or an
+	 * error (SMS_ERR_AUTH for bad credentials).
 	 */
 	void		(*build_token_request) (const SmsConfig *cfg, SmsRequest *req);
 	void		(*parse_token_reply) (long http_status, const char *body,
 									  size_t len, SmsReply *reply);
+	bool		(*uses_token) (const SmsConfig *cfg);
 	/* sends go out from the account's own line: no sender line needed */
 	bool		no_line_number;
-	/* STATUS takes the pack id (one request per pack, a row per recipient) */
-	bool		status_by_pack;
 } SmsProvider;
 
-extern const SmsProvider sms_provider_smsir;
-extern const SmsProvider sms_provider_smsafzar;
-extern const SmsProvider sms_provider_legacy;
-extern const SmsProvider sms_provider_mediapayamak;
-
-/* provider.c */
+/* provider_registry.c: every provider, in sms_ir.provider's enum order */
+extern const SmsProvider *const sms_providers[];
+extern const int sms_nproviders;
 extern const SmsProvider *sms_current_provider(void);
 extern const SmsProvider *sms_provider_by_name(const char *name);
+
+/* provider.c: the generic side of the ops tables */
+extern bool sms_provider_supports(const SmsProvider *provider, const SmsArgs *args,
+								  const char **hint);
+extern void sms_provider_build(const SmsProvider *provider, const SmsArgs *args,
+							   const SmsConfig *cfg, SmsRequest *req);
+extern bool sms_provider_read(const SmsProvider *provider, const SmsArgs *args,
+							  const void *payload, SmsReply *reply);
+extern bool sms_provider_uses_token(const SmsProvider *provider, const SmsConfig *cfg);
+extern bool sms_op_is_send(SmsOp op);
 extern char *sms_error_text(const SmsError *err);
 extern char *sms_url_segment(const char *s);
 extern SmsErrorClass sms_http_status_class(long http_status);
@@ -236,6 +289,7 @@ typedef struct SmsStatusInfo
 extern const SmsCodeInfo *sms_code_info(const SmsCodeInfo *table, size_t n, int64 code);
 extern const SmsStatusInfo *sms_status_info(const SmsStatusInfo *table, size_t n, int64 code);
 extern void sms_current_config(const SmsProvider *provider, SmsConfig *cfg);
+extern void sms_config_warn(const SmsConfig *cfg, const SmsConfigProblem *problem);
 struct SmsSecretProblem;
 extern bool sms_try_current_config(const SmsProvider *provider, SmsConfig *cfg,
 								   struct SmsSecretProblem *problem);

@@ -20,8 +20,10 @@
  *                          whole send (no recId[], no status[]).  pack_id is the
  *                          smsId and message_ids is empty: the smsId is not a
  *                          recId (GetDelivery would report on some other
- *                          message); its reports come from GetDeliveryLikeToLike,
- *                          which is not used yet.
+ *                          message)
+ *   delivery tracking      GetDeliveryLikeToLike(smsId) for like-to-like sends:
+ *                          numbers string[] + deliveryStatus int[], one call a
+ *                          send; GetDelivery per recId for SendSMS
  *   sms_delivery_status    GetDelivery(recId) -> one delivery code
  *   sms_credit             GetCredit -> decimal (-1 bad credentials, -2 inactive)
  *   sms_lines              GetSenderNumbers -> ONE string holding the lines,
@@ -55,6 +57,9 @@
 #define MP_DEFAULT_URL "https://payamak-service.ir/SendService.svc"
 /* what separates the lines in GetSenderNumbers' one string */
 #define MP_LINE_SEPARATORS ",; \t\r\n"
+/* GetMessages' count: at most this many, this many when not given */
+#define MP_INBOX_MAX 1000
+#define MP_INBOX_DEFAULT 100
 /* offset of an ActionDateTime without one: Asia/Tehran, +03:30 */
 #define MP_TEHRAN_OFFSET_SECS (3 * 3600 + 30 * 60)
 
@@ -70,6 +75,8 @@ static const SmsCodeInfo send_codes[] = {
 	{8, SMS_ERR_NO_CREDIT, "not enough credit"},
 	{9, SMS_ERR_SERVER, "the system is being updated"},
 	{10, SMS_ERR_FORBIDDEN, "the web service is disabled for the account"},
+	/* not in the seed or the WSDL: public clients of the service retry it */
+	{23, SMS_ERR_SERVER, "temporary failure, try again (unofficial code)"},
 };
 
 /* GetDelivery codes (seed 002); -2 and -1 are errors, handled apart */
@@ -116,135 +123,159 @@ pend(MpPending *pe, SmsErrorClass cls, const char *code, const char *message)
 	pe->message = message;
 }
 
-static bool
-mp_supports(const SmsArgs *args, const char **hint)
-{
-	switch (args->op)
-	{
-		case SMS_OP_VERIFY:
-		case SMS_OP_TEMPLATE:
-			*hint = "MediaPayamak has no template API: use sms_send_bulk with the full text.";
-			return false;
-		case SMS_OP_CANCEL:
-			*hint = "MediaPayamak cannot schedule sends, so there is nothing to cancel: "
-				"use the outbox (queue_bulk with send_after) and sms_ir.cancel(id).";
-			return false;
-		case SMS_OP_RAW:
-			*hint = "sms_api() calls JSON endpoints and MediaPayamak is a SOAP service: "
-				"use sms_credit(), sms_lines(), sms_inbox() and sms_delivery_status().";
-			return false;
-		case SMS_OP_BULK:
-		case SMS_OP_LIKE_TO_LIKE:
-			if (args->send_at != 0)
-			{
-				*hint = "MediaPayamak's SendSMS has no send time: pass send_at NULL, or "
-					"use the outbox (queue_bulk with send_after).";
-				return false;
-			}
-			return true;
-		case SMS_OP_STATUS:
-			for (int i = 0; i < (args->nids > 0 ? args->nids : 1); i++)
-			{
-				const char *id = args->nids > 0 ? args->ids[i] : args->id;
+extern const SmsProvider sms_provider_mediapayamak;
 
-				if (id == NULL || !soap_is_integer(id))
-				{
-					*hint = "MediaPayamak message ids are the numeric recId values sms_send_bulk returns.";
-					return false;
-				}
-			}
-			return true;
-		case SMS_OP_CREDIT:
-		case SMS_OP_LINES:
-		case SMS_OP_INBOX:
-			return true;
-		default:
-			*hint = "MediaPayamak has no contact groups: use sms_send_bulk with the numbers.";
-			return false;
+/* The SOAP method of each operation this provider has. */
+static const char *const mp_method[SMS_OP_COUNT] = {
+	[SMS_OP_BULK] = "SendSMS",
+	[SMS_OP_LIKE_TO_LIKE] = "SendSmsLikeToLike",
+	[SMS_OP_STATUS] = "GetDelivery",
+	[SMS_OP_PACK_STATUS] = "GetDeliveryLikeToLike",
+	[SMS_OP_CREDIT] = "GetCredit",
+	[SMS_OP_LINES] = "GetSenderNumbers",
+	[SMS_OP_INBOX] = "GetMessages",
+};
+
+/* What a reader gets: the response element, its <Method>Result, pending errors. */
+typedef struct MpPayload
+{
+	xmlNodePtr	resp;
+	xmlNodePtr	result;
+	MpPending  *pe;
+} MpPayload;
+
+static bool
+supports_send(const SmsArgs *args, const char **hint)
+{
+	if (args->send_at != 0)
+	{
+		*hint = "MediaPayamak's SendSMS has no send time: pass send_at NULL, or "
+			"use the outbox (queue_bulk with send_after).";
+		return false;
 	}
+	return true;
 }
 
-static const char *
-method_of(SmsOp op)
+static bool
+supports_status(const SmsArgs *args, const char **hint)
 {
-	switch (op)
+	for (int i = 0; i < (args->nids > 0 ? args->nids : 1); i++)
 	{
-		case SMS_OP_BULK:
-			return "SendSMS";
-		case SMS_OP_LIKE_TO_LIKE:
-			return "SendSmsLikeToLike";
-		case SMS_OP_STATUS:
-			return "GetDelivery";
-		case SMS_OP_CREDIT:
-			return "GetCredit";
-		case SMS_OP_LINES:
-			return "GetSenderNumbers";
-		case SMS_OP_INBOX:
-			return "GetMessages";
-		default:
-			return "GetCredit";	/* never sent: supports() refuses */
+		const char *id = args->nids > 0 ? args->ids[i] : args->id;
+
+		if (id == NULL || !soap_is_integer(id))
+		{
+			*hint = "MediaPayamak message ids are the numeric recId values sms_send_bulk returns.";
+			return false;
+		}
 	}
+	return true;
+}
+
+/* GetDeliveryLikeToLike reports on a like-to-like smsId only (a SendSMS has recIds) */
+static bool
+supports_pack_status(const SmsArgs *args, const char **hint)
+{
+	if (args->sent_as != SMS_OP_LIKE_TO_LIKE || args->id == NULL || !soap_is_integer(args->id))
+	{
+		*hint = "MediaPayamak reports on a whole send only for like-to-like sends (their smsId).";
+		return false;
+	}
+	return true;
+}
+
+/* <Method xmlns="http://tempuri.org/"><userName/><password/>... */
+static void
+mp_begin(SoapBuilder *b, const SmsArgs *args, const SmsConfig *cfg)
+{
+	soap_begin(b, MP_NS, mp_method[args->op]);
+	soap_add_string(b, "userName", cfg->username ? cfg->username : "");
+	soap_add_string(b, "password", cfg->password ? cfg->password : "");
 }
 
 static void
-mp_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
+mp_finish(SoapBuilder *b, const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
 {
-	const char *method = method_of(args->op);
-	SoapBuilder b;
-
-	soap_begin(&b, MP_NS, method);
-	soap_add_string(&b, "userName", cfg->username ? cfg->username : "");
-	soap_add_string(&b, "password", cfg->password ? cfg->password : "");
-	switch (args->op)
-	{
-		case SMS_OP_BULK:
-		case SMS_OP_LIKE_TO_LIKE:
-			{
-				const char *from = args->line_number != NULL && args->line_number[0] != '\0' ?
-					args->line_number : (cfg->line_number ? cfg->line_number : "");
-
-				soap_add_string(&b, "fromNumber", from);
-				soap_add_string_array(&b, "toNumbers", args->mobiles, args->nmobiles);
-				if (args->op == SMS_OP_BULK)
-					soap_add_string(&b, "messageContent", args->message);
-				else
-					soap_add_string_array(&b, "messageContents", args->messages, args->nmobiles);
-				soap_add_bool(&b, "isFlash", false);
-				/* SendSMS's ref parameters: WCF clients send them too */
-				if (args->op == SMS_OP_BULK)
-				{
-					soap_add_empty(&b, "recId");
-					soap_add_empty(&b, "status");
-				}
-			}
-			break;
-		case SMS_OP_STATUS:
-			soap_add_string(&b, "recId", args->nids > 0 ? args->ids[0] : args->id);
-			break;
-		case SMS_OP_INBOX:
-			{
-				char	   *line = (char *) (cfg->line_number ? cfg->line_number : "");
-				int			count = args->count > 0 ? Min(args->count, 1000) : 100;
-
-				soap_add_int(&b, "messageType", 1);
-				soap_add_string_array(&b, "fromNumbers", &line, line[0] != '\0' ? 1 : 0);
-				soap_add_int(&b, "index", 1);
-				soap_add_int(&b, "count", count);
-			}
-			break;
-		default:
-			break;
-	}
-
 	req->method = "POST";
 	req->url = pstrdup(cfg->base_url);
-	req->nheaders = 0;
 	req->headers[req->nheaders++] = "Content-Type: text/xml; charset=utf-8";
-	req->headers[req->nheaders++] = psprintf("SOAPAction: \"%s%s\"", MP_ACTION_PREFIX, method);
+	req->headers[req->nheaders++] = psprintf("SOAPAction: \"%s%s\"", MP_ACTION_PREFIX,
+											 mp_method[args->op]);
 	req->headers[req->nheaders++] = "Accept: text/xml";
-	req->body = soap_finish(&b);
+	req->body = soap_finish(b);
 	if (req->body == NULL)
 		req->body = pstrdup("");	/* out of memory: the server will refuse it */
+}
+
+/* SendSMS and SendSmsLikeToLike */
+static void
+build_send(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
+{
+	const char *from = args->line_number != NULL && args->line_number[0] != '\0' ?
+		args->line_number : (cfg->line_number ? cfg->line_number : "");
+	SoapBuilder b;
+
+	mp_begin(&b, args, cfg);
+	soap_add_string(&b, "fromNumber", from);
+	soap_add_string_array(&b, "toNumbers", args->mobiles, args->nmobiles);
+	if (args->op == SMS_OP_BULK)
+		soap_add_string(&b, "messageContent", args->message);
+	else
+		soap_add_string_array(&b, "messageContents", args->messages, args->nmobiles);
+	soap_add_bool(&b, "isFlash", false);
+	/* SendSMS's ref parameters: WCF clients send them too */
+	if (args->op == SMS_OP_BULK)
+	{
+		soap_add_empty(&b, "recId");
+		soap_add_empty(&b, "status");
+	}
+	mp_finish(&b, args, cfg, req);
+}
+
+static void
+build_status(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
+{
+	SoapBuilder b;
+
+	mp_begin(&b, args, cfg);
+	soap_add_string(&b, "recId", args->nids > 0 ? args->ids[0] : args->id);
+	mp_finish(&b, args, cfg, req);
+}
+
+static void
+build_pack_status(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
+{
+	SoapBuilder b;
+
+	mp_begin(&b, args, cfg);
+	soap_add_int(&b, "smsId", strtoll(args->id, NULL, 10));
+	mp_finish(&b, args, cfg, req);
+}
+
+/* GetCredit and GetSenderNumbers: the credentials only */
+static void
+build_plain(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
+{
+	SoapBuilder b;
+
+	mp_begin(&b, args, cfg);
+	mp_finish(&b, args, cfg, req);
+}
+
+/* received messages (messageType 1) of sms_ir.line_number, the newest page */
+static void
+build_inbox(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
+{
+	char	   *line = (char *) (cfg->line_number ? cfg->line_number : "");
+	int			count = args->count > 0 ? Min(args->count, MP_INBOX_MAX) : MP_INBOX_DEFAULT;
+	SoapBuilder b;
+
+	mp_begin(&b, args, cfg);
+	soap_add_int(&b, "messageType", 1);
+	soap_add_string_array(&b, "fromNumbers", &line, line[0] != '\0' ? 1 : 0);
+	soap_add_int(&b, "index", 1);
+	soap_add_int(&b, "count", count);
+	mp_finish(&b, args, cfg, req);
 }
 
 /* --- replies --------------------------------------------------------------- */
@@ -394,8 +425,9 @@ static const char *const f_body[] = {"Content", NULL};
 static const char *const f_date[] = {"ActionDateTime", NULL};
 
 static bool
-parse_inbox(xmlNodePtr result, SmsReply *reply)
+read_inbox(const SmsArgs *args, const void *payload, SmsReply *reply)
 {
+	xmlNodePtr	result = ((const MpPayload *) payload)->result;
 	int			count = 0;
 
 	if (result == NULL)
@@ -448,7 +480,7 @@ parse_inbox(xmlNodePtr result, SmsReply *reply)
  * smsId is no recId and sms_delivery_status (GetDelivery) must not get it.
  */
 static bool
-parse_like_to_like(xmlNodePtr resp, SmsReply *reply)
+like_to_like_ids(xmlNodePtr resp, SmsReply *reply)
 {
 	char	   *smsid = soap_text(soap_child(resp, "smsId"));
 	int64		v;
@@ -471,8 +503,10 @@ parse_like_to_like(xmlNodePtr resp, SmsReply *reply)
  * credentials (what a public client of the same contract checks for).
  */
 static bool
-parse_lines(xmlNodePtr result, SmsReply *reply, MpPending *pe)
+read_lines(const SmsArgs *args, const void *payload, SmsReply *reply)
 {
+	xmlNodePtr	result = ((const MpPayload *) payload)->result;
+	MpPending  *pe = ((const MpPayload *) payload)->pe;
 	char	   *text;
 	int			count = 0;
 	char	   *p;
@@ -537,130 +571,195 @@ send_result_read(xmlNodePtr result, MpPending *pe, bool *refused)
 	return true;
 }
 
-/* A successful (HTTP 200) SOAP reply; false when its shape is wrong. */
 static bool
-parse_ok(const SmsArgs *args, xmlNodePtr resp, SmsReply *reply, MpPending *pe)
+read_like_to_like(const SmsArgs *args, const void *payload, SmsReply *reply)
 {
-	const char *method = method_of(args->op);
-	char		resultname[64];
-	xmlNodePtr	result;
-	char	   *text;
-	int64		code;
+	const MpPayload *p = payload;
 	bool		refused;
 
-	snprintf(resultname, sizeof(resultname), "%sResponse", method);
-	if (resp == NULL || strcmp((const char *) resp->name, resultname) != 0)
+	if (!send_result_read(p->result, p->pe, &refused))
 		return false;
-	snprintf(resultname, sizeof(resultname), "%sResult", method);
-	result = soap_child(resp, resultname);
+	return refused || like_to_like_ids(p->resp, reply);
+}
 
-	switch (args->op)
+/* SendSMS: result code, recId long[] (one per number), status byte[] (base64) */
+static bool
+read_bulk(const SmsArgs *args, const void *payload, SmsReply *reply)
+{
+	const MpPayload *p = payload;
+	char	  **ids;
+	int			nids;
+	unsigned char *st = NULL;
+	int			nst = 0;
+	xmlNodePtr	stnode;
+	bool		refused;
+
+	if (!send_result_read(p->result, p->pe, &refused))
+		return false;
+	if (refused)
+		return true;
+	if (!soap_long_array(soap_child(p->resp, "recId"), &ids, &nids))
+		return false;
+	if (nids != args->nmobiles)
+		return false;
+	stnode = soap_child(p->resp, "status");
+	if (stnode != NULL && !soap_is_nil(stnode))
 	{
-		case SMS_OP_LIKE_TO_LIKE:
-			if (!send_result_read(result, pe, &refused))
-				return false;
-			return refused || parse_like_to_like(resp, reply);
-		case SMS_OP_BULK:
-			{
-				char	  **ids;
-				int			nids;
-				unsigned char *st = NULL;
-				int			nst = 0;
-				xmlNodePtr	stnode;
-
-				if (!send_result_read(result, pe, &refused))
-					return false;
-				if (refused)
-					return true;
-				if (!soap_long_array(soap_child(resp, "recId"), &ids, &nids))
-					return false;
-				if (nids != args->nmobiles)
-					return false;
-				stnode = soap_child(resp, "status");
-				if (stnode != NULL && !soap_is_nil(stnode))
-				{
-					if (!soap_base64(stnode, &st, &nst))
-						return false;
-					if (nst != 0 && nst != args->nmobiles)
-						return false;
-				}
-				/* no recipient accepted at all: the send failed */
-				if (nst > 0)
-				{
-					bool		any = false;
-
-					for (int i = 0; i < nst; i++)
-						any |= st[i] != 0;
-					if (!any)
-					{
-						pend(pe, SMS_ERR_REJECTED, "0", "no recipient was sent to (every status byte is 0)");
-						return true;
-					}
-				}
-				reply->message_ids = ids;
-				reply->nmessage_ids = nids;
-				reply->pack_id = ids[0];
-				return true;
-			}
-		case SMS_OP_STATUS:
-			{
-				SmsDelivery *d;
-
-				text = soap_text(result);
-				if (!parse_int(text, &code))
-					return false;
-				if (code == -2)
-				{
-					pend(pe, SMS_ERR_NOT_FOUND, "-2", "no message with this recId");
-					return true;
-				}
-				if (code == -1)
-				{
-					pend(pe, SMS_ERR_SERVER, "-1", "error in the connection to the operator");
-					return true;
-				}
-				d = palloc_extended(sizeof(SmsDelivery), MCXT_ALLOC_NO_OOM | MCXT_ALLOC_ZERO);
-				if (d == NULL)
-					return false;
-				d->message_id = args->nids > 0 ? args->ids[0] : args->id;
-				d->mobile = NULL;
-				d->provider_status = text;
-				d->status = "unknown";
-				d->detail = "unknown delivery code";
-				{
-					const SmsStatusInfo *info = sms_status_info(delivery_codes,
-																lengthof(delivery_codes), code);
-
-					if (info)
-					{
-						d->status = (char *) info->status;
-						d->detail = (char *) info->meaning;
-					}
-				}
-				reply->deliveries = d;
-				reply->ndeliveries = 1;
-				return true;
-			}
-		case SMS_OP_CREDIT:
-			text = soap_text(result);
-			if (!is_decimal(text))
-				return false;
-			if (strcmp(text, "-1") == 0)
-				pend(pe, SMS_ERR_AUTH, "-1", "user name or password is not valid");
-			else if (strcmp(text, "-2") == 0)
-				pend(pe, SMS_ERR_FORBIDDEN, "-2", "the user is inactive");
-			else if (text[0] == '-')
-				return false;
-			else if ((reply->number = sms_amount_text(text, SMS_AMOUNT_PLAIN)) == NULL)
-				return false;
-			return true;
-		case SMS_OP_LINES:
-			return parse_lines(result, reply, pe);
-		case SMS_OP_INBOX:
-			return parse_inbox(result, reply);
-		default:
+		if (!soap_base64(stnode, &st, &nst))
+			return false;
+		if (nst != 0 && nst != args->nmobiles)
 			return false;
 	}
+	/* no recipient accepted at all: the send failed */
+	if (nst > 0)
+	{
+		bool		any = false;
+
+		for (int i = 0; i < nst; i++)
+			any |= st[i] != 0;
+		if (!any)
+		{
+			pend(p->pe, SMS_ERR_REJECTED, "0", "no recipient was sent to (every status byte is 0)");
+			return true;
+		}
+	}
+	reply->message_ids = ids;
+	reply->nmessage_ids = nids;
+	reply->pack_id = ids[0];
+	return true;
+}
+
+/* A delivery code as SmsDelivery's status and detail. */
+static void
+delivery_of(const char *text, int64 code, SmsDelivery *d)
+{
+	const SmsStatusInfo *info = sms_status_info(delivery_codes, lengthof(delivery_codes), code);
+
+	d->provider_status = (char *) text;
+	d->status = info ? (char *) info->status : "unknown";
+	d->detail = info ? (char *) info->meaning : "unknown delivery code";
+}
+
+/* GetDelivery: one delivery code, -2 no such recId, -1 operator connection error */
+static bool
+read_status(const SmsArgs *args, const void *payload, SmsReply *reply)
+{
+	const MpPayload *p = payload;
+	char	   *text = soap_text(p->result);
+	SmsDelivery *d;
+	int64		code;
+
+	if (!parse_int(text, &code))
+		return false;
+	if (code == -2)
+	{
+		pend(p->pe, SMS_ERR_NOT_FOUND, "-2", "no message with this recId");
+		return true;
+	}
+	if (code == -1)
+	{
+		pend(p->pe, SMS_ERR_SERVER, "-1", "error in the connection to the operator");
+		return true;
+	}
+	d = palloc_extended(sizeof(SmsDelivery), MCXT_ALLOC_NO_OOM | MCXT_ALLOC_ZERO);
+	if (d == NULL)
+		return false;
+	d->message_id = args->nids > 0 ? args->ids[0] : args->id;
+	delivery_of(text, code, d);
+	reply->deliveries = d;
+	reply->ndeliveries = 1;
+	return true;
+}
+
+/*
+ * GetDeliveryLikeToLike(smsId): result code (0 ok; any other is read as a
+ * send result code), numbers string[] and deliveryStatus int[] parallel to
+ * it: one delivery per number, each under the smsId.
+ */
+static bool
+read_pack_status(const SmsArgs *args, const void *payload, SmsReply *reply)
+{
+	const MpPayload *p = payload;
+	char	  **numbers;
+	char	  **codes;
+	int			nnumbers;
+	int			ncodes;
+	bool		refused;
+
+	if (!send_result_read(p->result, p->pe, &refused))
+		return false;
+	if (refused)
+		return true;
+	if (!soap_string_array(soap_child(p->resp, "numbers"), &numbers, &nnumbers) ||
+		!soap_long_array(soap_child(p->resp, "deliveryStatus"), &codes, &ncodes) ||
+		nnumbers != ncodes)
+		return false;
+	reply->deliveries = palloc_extended(sizeof(SmsDelivery) * Max(nnumbers, 1),
+										MCXT_ALLOC_NO_OOM | MCXT_ALLOC_ZERO);
+	if (reply->deliveries == NULL)
+		return false;
+	for (int i = 0; i < nnumbers; i++)
+	{
+		SmsDelivery *d = &reply->deliveries[i];
+		char		canonical[SMS_MOBILE_LEN + 1];
+
+		d->message_id = args->id;
+		d->mobile = numbers[i];
+		if (numbers[i] != NULL && sms_mobile_normalize(numbers[i], canonical))
+		{
+			d->mobile = palloc_extended(strlen(canonical) + 1, MCXT_ALLOC_NO_OOM);
+			if (d->mobile == NULL)
+				return false;
+			strcpy(d->mobile, canonical);
+		}
+		delivery_of(codes[i], strtoll(codes[i], NULL, 10), d);
+		reply->ndeliveries++;
+	}
+	return true;
+}
+
+/* GetCredit: a decimal; -1 bad credentials, -2 inactive user */
+static bool
+read_credit(const SmsArgs *args, const void *payload, SmsReply *reply)
+{
+	const MpPayload *p = payload;
+	char	   *text = soap_text(p->result);
+
+	if (!is_decimal(text))
+		return false;
+	if (strcmp(text, "-1") == 0)
+		pend(p->pe, SMS_ERR_AUTH, "-1", "user name or password is not valid");
+	else if (strcmp(text, "-2") == 0)
+		pend(p->pe, SMS_ERR_FORBIDDEN, "-2", "the user is inactive");
+	else if (text[0] == '-')
+		return false;
+	else if ((reply->number = sms_amount_text(text, SMS_AMOUNT_PLAIN)) == NULL)
+		return false;
+	return true;
+}
+
+/*
+ * A successful (HTTP 200) SOAP reply: <Method>Response with its
+ * <Method>Result goes to the operation's reader; false when its shape is
+ * wrong.
+ */
+static bool
+read_response(const SmsArgs *args, xmlNodePtr resp, SmsReply *reply, MpPending *pe)
+{
+	const char *method = mp_method[args->op];
+	char		name[64];
+	MpPayload	payload;
+
+	if (method == NULL)
+		return false;
+	snprintf(name, sizeof(name), "%sResponse", method);
+	if (resp == NULL || strcmp((const char *) resp->name, name) != 0)
+		return false;
+	snprintf(name, sizeof(name), "%sResult", method);
+	payload.resp = resp;
+	payload.result = soap_child(resp, name);
+	payload.pe = pe;
+	return sms_provider_read(&sms_provider_mediapayamak, args, &payload, reply);
 }
 
 /* A SOAP fault (WCF replies HTTP 500 with one). */
@@ -709,7 +808,7 @@ mp_parse_reply(const SmsArgs *args, long http_status, const char *body,
 	else if (doc == NULL)
 		pend(&pe, SMS_ERR_BAD_REPLY, NULL,
 			 "reply is not a SOAP envelope (malformed XML or a DOCTYPE)");
-	else if (top == NULL || !parse_ok(args, top, reply, &pe))
+	else if (top == NULL || !read_response(args, top, reply, &pe))
 		pend(&pe, SMS_ERR_BAD_REPLY, NULL, "reply has an unexpected shape");
 	soap_free(doc);
 
@@ -730,6 +829,21 @@ mp_parse_reply(const SmsArgs *args, long http_status, const char *body,
 	}
 }
 
+static bool
+mp_check_config(const SmsConfig *cfg, SmsConfigProblem *problem)
+{
+	if (cfg->username[0] == '\0' || cfg->password[0] == '\0')
+	{
+		problem->message = "sms_ir.username and sms_ir.password must be set for provider mediapayamak";
+		problem->hint = "A superuser sets them with ALTER SYSTEM SET sms_ir.username = '...', ALTER SYSTEM SET sms_ir.password = 'file:/path/to/password' and SELECT pg_reload_conf().";
+		return false;
+	}
+	/* the user name and password travel in every body */
+	if (pg_strncasecmp(cfg->base_url, "http://", 7) == 0)
+		problem->warning = "sms_ir.base_url sends the MediaPayamak user name and password unencrypted (http://)";
+	return true;
+}
+
 const SmsProvider sms_provider_mediapayamak = {
 	.name = "mediapayamak",
 	.default_base_url = MP_DEFAULT_URL,
@@ -739,7 +853,23 @@ const SmsProvider sms_provider_mediapayamak = {
 	.send_at_max_ahead = 0,
 	.send_concurrency = 1,
 	.max_status_ids = 1,
-	.supports = mp_supports,
-	.build_request = mp_build_request,
+	.ops = {
+		[SMS_OP_BULK] = {build_send, read_bulk, supports_send},
+		[SMS_OP_LIKE_TO_LIKE] = {build_send, read_like_to_like, supports_send},
+		[SMS_OP_STATUS] = {build_status, read_status, supports_status},
+		[SMS_OP_PACK_STATUS] = {build_pack_status, read_pack_status, supports_pack_status},
+		[SMS_OP_CREDIT] = {build_plain, read_credit},
+		[SMS_OP_LINES] = {build_plain, read_lines},
+		[SMS_OP_INBOX] = {build_inbox, read_inbox},
+		[SMS_OP_VERIFY] = {.hint = "MediaPayamak has no template API: use sms_send_bulk with the full text."},
+		[SMS_OP_TEMPLATE] = {.hint = "MediaPayamak has no template API: use sms_send_bulk with the full text."},
+		[SMS_OP_CANCEL] = {.hint = "MediaPayamak cannot schedule sends, so there is nothing to cancel: "
+			"use the outbox (queue_bulk with send_after) and sms_ir.cancel(id)."},
+		[SMS_OP_RAW] = {.hint = "sms_api() calls JSON endpoints and MediaPayamak is a SOAP service: "
+			"use sms_credit(), sms_lines(), sms_inbox() and sms_delivery_status()."},
+		[SMS_OP_CONTACTS] = {.hint = "MediaPayamak has no contact groups: use sms_send_bulk with the numbers."},
+	},
 	.parse_reply = mp_parse_reply,
+	.check_config = mp_check_config,
+	.auth_hint = "Check the secrets behind sms_ir.username and sms_ir.password: the files their 'file:' references name, or their inline values.",
 };

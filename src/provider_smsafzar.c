@@ -22,9 +22,8 @@
 
 #include "lib/stringinfo.h"
 
-#include "json.h"
 #include "mobile.h"
-#include "provider.h"
+#include "provider_rest.h"
 
 /* errorCode values the seed and smsafzar's manual document */
 static const SmsCodeInfo smsafzar_codes[] = {
@@ -48,17 +47,7 @@ static const SmsStatusInfo smsafzar_statuses[] = {
 	{6, "failed", "cancelled"},
 };
 
-static bool
-smsafzar_supports(const SmsArgs *args, const char **hint)
-{
-	if (args->op == SMS_OP_LINES)
-	{
-		*hint = "smsafzar has no API for listing sender lines: see them in the smsafzar panel "
-			"and set sms_ir.line_number.";
-		return false;
-	}
-	return true;
-}
+extern const SmsProvider sms_provider_smsafzar;
 
 /* The sender: the argument, else sms_ir.line_number; NULL leaves it out. */
 static const char *
@@ -71,127 +60,107 @@ sender_of(const SmsArgs *args, const SmsConfig *cfg)
 	return NULL;
 }
 
+/* The auth header (Bearer when a token is set, else the key), then the tail. */
 static void
-smsafzar_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
+auth_headers(SmsRequest *req, const SmsConfig *cfg)
 {
-	struct json_object *body = NULL;
-	const char *path = NULL;
-	const char *sender = sender_of(args, cfg);
-
-	req->method = "GET";
-	switch (args->op)
-	{
-		case SMS_OP_BULK:
-		case SMS_OP_LIKE_TO_LIKE:
-			/* one recipient per request (max_recipients = 1) */
-			req->method = "POST";
-			path = "/messages/send";
-			body = sms_json_new_object();
-			if (sender)
-				json_object_object_add(body, "senderNumber", json_object_new_string(sender));
-			json_object_object_add(body, "recipientNumber",
-								   json_object_new_string(args->mobiles[0]));
-			json_object_object_add(body, "content",
-								   json_object_new_string(args->op == SMS_OP_BULK ?
-														  args->message : args->messages[0]));
-			if (args->send_at)
-				json_object_object_add(body, "sendTimestamp",
-									   json_object_new_int64(args->send_at));
-			break;
-		case SMS_OP_VERIFY:
-		case SMS_OP_TEMPLATE:
-			{
-				struct json_object *params = json_object_new_array_ext(args->nparams);
-
-				req->method = "POST";
-				path = "/messages/send/template";
-				body = sms_json_new_object();
-				if (sender)
-					json_object_object_add(body, "senderNumber", json_object_new_string(sender));
-				json_object_object_add(body, "recipientNumber",
-									   json_object_new_string(args->mobiles[0]));
-				json_object_object_add(body, "templateId",
-									   json_object_new_string(args->template_id));
-				for (int i = 0; i < args->nparams; i++)
-				{
-					struct json_object *p = json_object_new_object();
-
-					json_object_object_add(p, "name", json_object_new_string(args->params[i].name));
-					json_object_object_add(p, "value", json_object_new_string(args->params[i].value));
-					json_object_array_add(params, p);
-				}
-				json_object_object_add(body, "parameters", params);
-				if (args->send_at)
-					json_object_object_add(body, "sendTimestamp",
-										   json_object_new_int64(args->send_at));
-			}
-			break;
-		case SMS_OP_STATUS:
-			{
-				struct json_object *ids = json_object_new_array();
-
-				req->method = "POST";
-				path = "/messages/status";
-				body = sms_json_new_object();
-				if (args->nids > 0)
-					for (int i = 0; i < args->nids; i++)
-						json_object_array_add(ids, json_object_new_string(args->ids[i]));
-				else
-					json_object_array_add(ids, json_object_new_string(args->id));
-				json_object_object_add(body, "sentMessageIdes", ids);
-			}
-			break;
-		case SMS_OP_CREDIT:
-			path = "/account/balance";
-			break;
-		case SMS_OP_LINES:
-		case SMS_OP_CONTACTS:
-			path = "/";			/* never used: supports() refuses these */
-			break;
-		case SMS_OP_INBOX:
-			/* the newest first, at most count (1..100, smsafzar's manual) */
-			path = psprintf("/messages/received/recent?count=%d", args->count);
-			break;
-		case SMS_OP_CANCEL:
-			req->method = "DELETE";
-			path = psprintf("/messages/send/scheduled/%s", sms_url_segment(args->id));
-			break;
-		case SMS_OP_RAW:
-			req->method = args->raw_method;
-			path = args->raw_path;
-			break;
-	}
-
-	req->url = psprintf("%s%s", cfg->base_url, path);
-	req->nheaders = 0;
 	if (cfg->bearer_token != NULL && cfg->bearer_token[0] != '\0')
 		req->headers[req->nheaders++] = psprintf("Authorization: Bearer %s", cfg->bearer_token);
 	else
 		req->headers[req->nheaders++] = psprintf("X-Api-Key: %s", cfg->api_key);
-	req->headers[req->nheaders++] = "Accept: application/json";
 	req->headers[req->nheaders++] = "Cache-Control: no-cache";
-	if (body != NULL)
-	{
-		req->body = sms_json_to_cstring(body);
-		sms_json_release(body);
-	}
-	else if (args->op == SMS_OP_RAW && args->raw_body != NULL)
-		req->body = pstrdup(args->raw_body);
-	else
-		req->body = NULL;
-	if (req->body != NULL)
-		req->headers[req->nheaders++] = "Content-Type: application/json";
 }
 
-/*
- * Amount as canonical numeric text: a JSON number, or a string with
- * thousands separators and an optional fraction ("1,800", "12,345.5").
- * NULL when absent or not such a number (sms_amount_text's rule).
- */
-static char *
-amount_text(struct json_object *obj)
+static void
+smsafzar_request(SmsRequest *req, const SmsConfig *cfg, const char *method,
+				 const char *path, struct json_object *body)
 {
-	return sms_amount_text(sms_json_scalar_text(obj), SMS_AMOUNT_THOUSANDS);
+	auth_headers(req, cfg);
+	sms_rest_request(req, cfg, method, path, body, false);
+}
+
+/* sender, recipient and send time of a one-recipient send */
+static struct json_object *
+send_body(const SmsArgs *args, const SmsConfig *cfg)
+{
+	struct json_object *body = sms_json_new_object();
+	const char *sender = sender_of(args, cfg);
+
+	if (sender)
+		json_object_object_add(body, "senderNumber", json_object_new_string(sender));
+	json_object_object_add(body, "recipientNumber", json_object_new_string(args->mobiles[0]));
+	return body;
+}
+
+static void
+add_send_time(const SmsArgs *args, struct json_object *body)
+{
+	if (args->send_at)
+		json_object_object_add(body, "sendTimestamp", json_object_new_int64(args->send_at));
+}
+
+/* BULK and LIKE_TO_LIKE: one recipient per request (max_recipients = 1) */
+static void
+build_send(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
+{
+	struct json_object *body = send_body(args, cfg);
+
+	json_object_object_add(body, "content",
+						   json_object_new_string(args->op == SMS_OP_BULK ?
+												  args->message : args->messages[0]));
+	add_send_time(args, body);
+	smsafzar_request(req, cfg, "POST", "/messages/send", body);
+}
+
+/* VERIFY and TEMPLATE */
+static void
+build_template(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
+{
+	struct json_object *body = send_body(args, cfg);
+
+	json_object_object_add(body, "templateId", json_object_new_string(args->template_id));
+	json_object_object_add(body, "parameters", sms_rest_params(args));
+	add_send_time(args, body);
+	smsafzar_request(req, cfg, "POST", "/messages/send/template", body);
+}
+
+static void
+build_status(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
+{
+	struct json_object *body = sms_json_new_object();
+
+	json_object_object_add(body, "sentMessageIdes",
+						   args->nids > 0 ? sms_rest_string_array(args->ids, args->nids) :
+						   sms_rest_string_array(&args->id, 1));
+	smsafzar_request(req, cfg, "POST", "/messages/status", body);
+}
+
+static void
+build_credit(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
+{
+	smsafzar_request(req, cfg, "GET", "/account/balance", NULL);
+}
+
+/* the newest first, at most count (1..100, smsafzar's manual) */
+static void
+build_inbox(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
+{
+	smsafzar_request(req, cfg, "GET",
+					 psprintf("/messages/received/recent?count=%d", args->count), NULL);
+}
+
+static void
+build_cancel(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
+{
+	smsafzar_request(req, cfg, "DELETE",
+					 psprintf("/messages/send/scheduled/%s", sms_url_segment(args->id)), NULL);
+}
+
+static void
+build_raw(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
+{
+	auth_headers(req, cfg);
+	sms_rest_raw_request(req, cfg, args, false);
 }
 
 static void
@@ -275,13 +244,11 @@ static void
 delivery_row(struct json_object *m, SmsDelivery *d)
 {
 	struct json_object *st = sms_json_get_ci(m, "messageStatus");
-	char	   *mobile = sms_json_scalar_text(sms_json_get_ci(m, "recipientNumber"));
-	char		canonical[SMS_MOBILE_LEN + 1];
 	const char *status;
 	const char *detail;
 
 	d->message_id = sms_json_scalar_text(sms_json_get_ci(m, "sentMessageId"));
-	d->mobile = (mobile && sms_mobile_normalize(mobile, canonical)) ? pstrdup(canonical) : mobile;
+	d->mobile = sms_rest_mobile(sms_json_get_ci(m, "recipientNumber"));
 	d->provider_status = sms_json_scalar_text(st);
 	map_status(st, &status, &detail);
 	d->status = (char *) status;
@@ -294,8 +261,9 @@ delivery_row(struct json_object *m, SmsDelivery *d)
  * receivedTimestamp}]} or a bare array of those, newest first.
  */
 static bool
-inbox_rows(const SmsArgs *args, struct json_object *obj, SmsReply *reply)
+read_inbox(const SmsArgs *args, const void *payload, SmsReply *reply)
 {
+	struct json_object *obj = (struct json_object *) payload;
 	struct json_object *arr = json_object_is_type(obj, json_type_array) ? obj
 		: sms_json_get_ci(obj, "messages");
 	int			n;
@@ -308,15 +276,12 @@ inbox_rows(const SmsArgs *args, struct json_object *obj, SmsReply *reply)
 	{
 		struct json_object *m = json_object_array_get_idx(arr, i);
 		SmsInboxRow *row = &reply->inbox[i];
-		char		canonical[SMS_MOBILE_LEN + 1];
 		int64		when;
 
 		if (!json_object_is_type(m, json_type_object))
 			return false;
 		row->provider_id = sms_json_scalar_text(sms_json_get_ci(m, "receivedMessageId"));
-		row->sender = sms_json_scalar_text(sms_json_get_ci(m, "senderNumber"));
-		if (row->sender && sms_mobile_normalize(row->sender, canonical))
-			row->sender = pstrdup(canonical);
+		row->sender = sms_rest_mobile(sms_json_get_ci(m, "senderNumber"));
 		row->line_number = sms_json_scalar_text(sms_json_get_ci(m, "recipientNumber"));
 		row->message = sms_json_scalar_text(sms_json_get_ci(m, "content"));
 		if (sms_json_int64(sms_json_get_ci(m, "receivedTimestamp"), &when))
@@ -328,86 +293,80 @@ inbox_rows(const SmsArgs *args, struct json_object *obj, SmsReply *reply)
 	return true;
 }
 
-/* Parse a successful reply; false if its shape is wrong. */
+/* a send: {batchId, message: {sentMessageId, parts, cost, messageStatus, ...}} */
 static bool
-parse_ok(const SmsArgs *args, struct json_object *obj, SmsReply *reply)
+read_send(const SmsArgs *args, const void *payload, SmsReply *reply)
 {
-	switch (args->op)
+	struct json_object *obj = (struct json_object *) payload;
+	struct json_object *msg = sms_json_get_ci(obj, "message");
+	char	   *id = sms_json_scalar_text(sms_json_get_ci(msg, "sentMessageId"));
+	char	   *parts = sms_json_scalar_text(sms_json_get_ci(msg, "parts"));
+	const char *status;
+	const char *detail;
+
+	reply->pack_id = sms_json_scalar_text(sms_json_get_ci(obj, "batchId"));
+	if (id == NULL || reply->pack_id == NULL)
+		return false;
+	reply->message_ids = palloc(sizeof(char *));
+	reply->message_ids[0] = id;
+	reply->nmessage_ids = 1;
+	reply->cost = sms_rest_amount(sms_json_get_ci(msg, "cost"), SMS_AMOUNT_THOUSANDS);
+	if (parts != NULL && parts[0] != '\0' && strlen(parts) < 6 &&
+		strspn(parts, "0123456789") == strlen(parts))
+		reply->parts = atoi(parts);
+	map_status(sms_json_get_ci(msg, "messageStatus"), &status, &detail);
+	reply->status = (char *) status;
+	return true;
+}
+
+/* {"messages": [...]} or a bare array; ids the provider does not know are left out */
+static bool
+read_status(const SmsArgs *args, const void *payload, SmsReply *reply)
+{
+	struct json_object *arr = (struct json_object *) payload;
+	size_t		n;
+
+	if (!json_object_is_type(arr, json_type_array))
+		arr = sms_json_get_ci(arr, "messages");
+	if (arr == NULL || !json_object_is_type(arr, json_type_array))
+		return false;
+	n = json_object_array_length(arr);
+	reply->deliveries = palloc0(sizeof(SmsDelivery) * Max(n, 1));
+	for (size_t i = 0; i < n; i++)
 	{
-		case SMS_OP_BULK:
-		case SMS_OP_LIKE_TO_LIKE:
-		case SMS_OP_VERIFY:
-		case SMS_OP_TEMPLATE:
-			{
-				struct json_object *msg = sms_json_get_ci(obj, "message");
-				char	   *id = sms_json_scalar_text(sms_json_get_ci(msg, "sentMessageId"));
-				char	   *parts = sms_json_scalar_text(sms_json_get_ci(msg, "parts"));
-				const char *status;
-				const char *detail;
+		struct json_object *m = json_object_array_get_idx(arr, i);
 
-				reply->pack_id = sms_json_scalar_text(sms_json_get_ci(obj, "batchId"));
-				if (id == NULL || reply->pack_id == NULL)
-					return false;
-				reply->message_ids = palloc(sizeof(char *));
-				reply->message_ids[0] = id;
-				reply->nmessage_ids = 1;
-				reply->cost = amount_text(sms_json_get_ci(msg, "cost"));
-				if (parts != NULL && parts[0] != '\0' && strlen(parts) < 6 &&
-					strspn(parts, "0123456789") == strlen(parts))
-					reply->parts = atoi(parts);
-				map_status(sms_json_get_ci(msg, "messageStatus"), &status, &detail);
-				reply->status = (char *) status;
-				return true;
-			}
-		case SMS_OP_STATUS:
-			{
-				struct json_object *arr = obj;
-				size_t		n;
-
-				if (!json_object_is_type(arr, json_type_array))
-					arr = sms_json_get_ci(obj, "messages");
-				if (arr == NULL || !json_object_is_type(arr, json_type_array))
-					return false;
-				n = json_object_array_length(arr);
-				reply->deliveries = palloc0(sizeof(SmsDelivery) * Max(n, 1));
-				for (size_t i = 0; i < n; i++)
-				{
-					struct json_object *m = json_object_array_get_idx(arr, i);
-
-					if (!json_object_is_type(m, json_type_object))
-						return false;
-					delivery_row(m, &reply->deliveries[reply->ndeliveries]);
-					if (reply->deliveries[reply->ndeliveries].message_id == NULL)
-						return false;
-					reply->ndeliveries++;
-				}
-				/* ids the provider does not know are left out of its report */
-				return true;
-			}
-		case SMS_OP_CREDIT:
-			reply->number = amount_text(sms_json_get_ci(obj, "balance"));
-			return reply->number != NULL;
-		case SMS_OP_INBOX:
-			return inbox_rows(args, obj, reply);
-		case SMS_OP_LINES:
-		case SMS_OP_CONTACTS:
+		if (!json_object_is_type(m, json_type_object))
 			return false;
-		case SMS_OP_CANCEL:
-			reply->cancelled = true;
-			return true;
-		case SMS_OP_RAW:
-			return true;
+		delivery_row(m, &reply->deliveries[reply->ndeliveries]);
+		if (reply->deliveries[reply->ndeliveries].message_id == NULL)
+			return false;
+		reply->ndeliveries++;
 	}
-	return false;
+	return true;
+}
+
+static bool
+read_credit(const SmsArgs *args, const void *payload, SmsReply *reply)
+{
+	reply->number = sms_rest_amount(sms_json_get_ci((struct json_object *) payload, "balance"),
+									SMS_AMOUNT_THOUSANDS);
+	return reply->number != NULL;
+}
+
+static bool
+read_cancel(const SmsArgs *args, const void *payload, SmsReply *reply)
+{
+	reply->cancelled = true;
+	return true;
 }
 
 static void
 smsafzar_parse_reply(const SmsArgs *args, long http_status, const char *body,
 					 size_t len, SmsReply *reply)
 {
-	struct json_object *obj = sms_json_parse(body, len);
+	struct json_object *obj = sms_rest_reply_begin(reply, body, len);
 
-	reply->parts = -1;
 	if (http_status >= 200 && http_status < 300)
 	{
 		if (args->op == SMS_OP_CANCEL && len == 0)
@@ -415,9 +374,7 @@ smsafzar_parse_reply(const SmsArgs *args, long http_status, const char *body,
 		else if (obj == NULL)
 			sms_set_error(reply, SMS_ERR_BAD_REPLY, (int) http_status, NULL,
 						  "reply is not JSON", NULL);
-		else if (args->op == SMS_OP_RAW)
-			reply->json = sms_json_to_cstring(obj);
-		else if (!parse_ok(args, obj, reply))
+		else if (!sms_provider_read(&sms_provider_smsafzar, args, obj, reply))
 			sms_set_error(reply, SMS_ERR_BAD_REPLY, (int) http_status, NULL,
 						  "reply has an unexpected shape", NULL);
 	}
@@ -426,6 +383,16 @@ smsafzar_parse_reply(const SmsArgs *args, long http_status, const char *body,
 
 	if (obj != NULL)
 		sms_json_release(obj);
+}
+
+static bool
+smsafzar_check_config(const SmsConfig *cfg, SmsConfigProblem *problem)
+{
+	if (cfg->api_key[0] != '\0' || cfg->bearer_token[0] != '\0')
+		return true;
+	problem->message = "neither sms_ir.api_key nor sms_ir.bearer_token is set";
+	problem->hint = "A superuser sets one with ALTER SYSTEM SET sms_ir.api_key = 'file:/path/to/key' and SELECT pg_reload_conf().";
+	return false;
 }
 
 const SmsProvider sms_provider_smsafzar = {
@@ -438,7 +405,22 @@ const SmsProvider sms_provider_smsafzar = {
 	.send_at_max_ahead = 365 * 86400,
 	.send_concurrency = 10,
 	.max_status_ids = 100,
-	.supports = smsafzar_supports,
-	.build_request = smsafzar_build_request,
+	.ops = {
+		[SMS_OP_BULK] = {build_send, read_send},
+		[SMS_OP_LIKE_TO_LIKE] = {build_send, read_send},
+		[SMS_OP_VERIFY] = {build_template, read_send},
+		[SMS_OP_TEMPLATE] = {build_template, read_send},
+		[SMS_OP_STATUS] = {build_status, read_status},
+		[SMS_OP_CREDIT] = {build_credit, read_credit},
+		[SMS_OP_CANCEL] = {build_cancel, read_cancel},
+		[SMS_OP_RAW] = {build_raw, sms_rest_read_raw},
+		[SMS_OP_INBOX] = {build_inbox, read_inbox},
+		[SMS_OP_LINES] = {.hint = "smsafzar has no API for listing sender lines: see them in the "
+			"smsafzar panel and set sms_ir.line_number."},
+		[SMS_OP_CONTACTS] = {.hint = "Contact groups belong to the legacy White SMS API "
+			"(sms_ir.provider = 'smsir_legacy'); send to numbers with sms_send_bulk()."},
+	},
 	.parse_reply = smsafzar_parse_reply,
+	.check_config = smsafzar_check_config,
+	.auth_hint = "Check the secret behind sms_ir.api_key, or sms_ir.bearer_token when set: the file its 'file:' reference names, or its inline value.",
 };

@@ -10,9 +10,8 @@
 
 #include "lib/stringinfo.h"
 
-#include "json.h"
 #include "mobile.h"
-#include "provider.h"
+#include "provider_rest.h"
 
 /* Meaning and class of sms.ir's reply status codes. */
 static const SmsCodeInfo smsir_codes[] = {
@@ -48,7 +47,7 @@ static const SmsCodeInfo smsir_codes[] = {
 	{124, SMS_ERR_REJECTED, "only OTP sends are allowed now and the template is not an OTP template"},
 };
 
-/* deliveryState of GET /v1/send/{id} */
+/* deliveryState of GET /v1/send/{id} and /v1/send/pack/{packId} */
 static const SmsStatusInfo smsir_delivery[] = {
 	{1, "delivered", "delivered to the handset"},
 	{2, "failed", "not delivered to the handset"},
@@ -59,18 +58,82 @@ static const SmsStatusInfo smsir_delivery[] = {
 	{7, "failed", "recipient is on the blacklist"},
 };
 
+extern const SmsProvider sms_provider_smsir;
+
 static bool
 is_digits(const char *s)
 {
 	return s != NULL && s[0] != '\0' && strspn(s, "0123456789") == strlen(s);
 }
 
-static bool
-smsir_supports(const SmsArgs *args, const char **hint)
+/* The key header, then the request tail. */
+static void
+smsir_request(SmsRequest *req, const SmsConfig *cfg, const char *method,
+			  const char *path, struct json_object *body)
 {
-	if (args->op == SMS_OP_TEMPLATE &&
-		(!is_digits(args->template_id) || args->line_number != NULL ||
-		 args->send_at != 0))
+	req->headers[req->nheaders++] = psprintf("X-API-KEY: %s", cfg->api_key);
+	sms_rest_request(req, cfg, method, path, body, false);
+}
+
+/* --- requests, one per operation ---------------------------------------- */
+
+static struct json_object *
+send_body(const SmsArgs *args)
+{
+	struct json_object *body = sms_json_new_object();
+
+	json_object_object_add(body, "lineNumber",
+						   json_object_new_int64(strtoll(args->line_number, NULL, 10)));
+	return body;
+}
+
+static void
+send_tail(const SmsArgs *args, struct json_object *body)
+{
+	json_object_object_add(body, "mobiles",
+						   sms_rest_string_array(args->mobiles, args->nmobiles));
+	json_object_object_add(body, "sendDateTime",
+						   args->send_at ? json_object_new_int64(args->send_at) : NULL);
+}
+
+static void
+build_bulk(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
+{
+	struct json_object *body = send_body(args);
+
+	json_object_object_add(body, "messageText", json_object_new_string(args->message));
+	send_tail(args, body);
+	smsir_request(req, cfg, "POST", "/v1/send/bulk", body);
+}
+
+static void
+build_like_to_like(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
+{
+	struct json_object *body = send_body(args);
+
+	json_object_object_add(body, "messageTexts",
+						   sms_rest_string_array(args->messages, args->nmobiles));
+	send_tail(args, body);
+	smsir_request(req, cfg, "POST", "/v1/send/likeToLike", body);
+}
+
+/* VERIFY, and TEMPLATE in the verify form supports_template allows */
+static void
+build_verify(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
+{
+	struct json_object *body = sms_json_new_object();
+
+	json_object_object_add(body, "mobile", json_object_new_string(args->mobiles[0]));
+	json_object_object_add(body, "templateId",
+						   json_object_new_int64(strtoll(args->template_id, NULL, 10)));
+	json_object_object_add(body, "parameters", sms_rest_params(args));
+	smsir_request(req, cfg, "POST", "/v1/send/verify", body);
+}
+
+static bool
+supports_template(const SmsArgs *args, const char **hint)
+{
+	if (!is_digits(args->template_id) || args->line_number != NULL || args->send_at != 0)
 	{
 		*hint = "sms.ir sends templates only as verify messages: pass a numeric template_id "
 			"with no sender and no send_at, or call sms_send_verify().";
@@ -79,119 +142,60 @@ smsir_supports(const SmsArgs *args, const char **hint)
 	return true;
 }
 
-static struct json_object *
-string_array(char **items, int n)
+static void
+build_status(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
 {
-	struct json_object *arr = json_object_new_array_ext(n);
+	smsir_request(req, cfg, "GET", psprintf("/v1/send/%s", sms_url_segment(args->id)), NULL);
+}
 
-	for (int i = 0; i < n; i++)
-		json_object_array_add(arr, json_object_new_string(items[i]));
-	return arr;
+/* the reports of every message of a pack, in one call */
+static void
+build_pack_status(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
+{
+	smsir_request(req, cfg, "GET", psprintf("/v1/send/pack/%s", sms_url_segment(args->id)), NULL);
 }
 
 static void
-smsir_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
+build_credit(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
 {
-	struct json_object *body = NULL;
-	const char *path = NULL;
-
-	req->method = "GET";
-	switch (args->op)
-	{
-		case SMS_OP_BULK:
-		case SMS_OP_LIKE_TO_LIKE:
-			req->method = "POST";
-			body = sms_json_new_object();
-			json_object_object_add(body, "lineNumber",
-								   json_object_new_int64(strtoll(args->line_number, NULL, 10)));
-			if (args->op == SMS_OP_BULK)
-			{
-				path = "/v1/send/bulk";
-				json_object_object_add(body, "messageText",
-									   json_object_new_string(args->message));
-			}
-			else
-			{
-				path = "/v1/send/likeToLike";
-				json_object_object_add(body, "messageTexts",
-									   string_array(args->messages, args->nmobiles));
-			}
-			json_object_object_add(body, "mobiles",
-								   string_array(args->mobiles, args->nmobiles));
-			json_object_object_add(body, "sendDateTime",
-								   args->send_at ? json_object_new_int64(args->send_at) : NULL);
-			break;
-		case SMS_OP_VERIFY:
-		case SMS_OP_TEMPLATE:
-			{
-				struct json_object *params = json_object_new_array_ext(args->nparams);
-
-				req->method = "POST";
-				path = "/v1/send/verify";
-				body = sms_json_new_object();
-				json_object_object_add(body, "mobile",
-									   json_object_new_string(args->mobiles[0]));
-				json_object_object_add(body, "templateId",
-									   json_object_new_int64(strtoll(args->template_id, NULL, 10)));
-				for (int i = 0; i < args->nparams; i++)
-				{
-					struct json_object *p = json_object_new_object();
-
-					json_object_object_add(p, "name", json_object_new_string(args->params[i].name));
-					json_object_object_add(p, "value", json_object_new_string(args->params[i].value));
-					json_object_array_add(params, p);
-				}
-				json_object_object_add(body, "parameters", params);
-			}
-			break;
-		case SMS_OP_STATUS:
-			path = psprintf("/v1/send/%s", sms_url_segment(args->id));
-			break;
-		case SMS_OP_CREDIT:
-			path = "/v1/credit";
-			break;
-		case SMS_OP_LINES:
-			path = "/v1/line";
-			break;
-		case SMS_OP_CANCEL:
-			req->method = "DELETE";
-			path = psprintf("/v1/send/scheduled/%s", sms_url_segment(args->id));
-			break;
-		case SMS_OP_RAW:
-			req->method = args->raw_method;
-			path = args->raw_path;
-			break;
-		case SMS_OP_INBOX:
-			/*
-			 * Not /v1/receive/latest: that call is destructive (each message
-			 * is returned once, ever), so a SELECT would take messages away
-			 * from the account's other readers.  /live lists today's
-			 * messages, read or not, and consumes nothing.
-			 */
-			path = psprintf("/v1/receive/live?pageNumber=1&pageSize=%d&sortByNewest=true",
-							args->count);
-			break;
-		case SMS_OP_CONTACTS:
-			path = "/";		/* never used: supports() refuses it */
-			break;
-	}
-
-	req->url = psprintf("%s%s", cfg->base_url, path);
-	req->nheaders = 0;
-	req->headers[req->nheaders++] = psprintf("X-API-KEY: %s", cfg->api_key);
-	req->headers[req->nheaders++] = "Accept: application/json";
-	if (body != NULL)
-	{
-		req->body = sms_json_to_cstring(body);
-		sms_json_release(body);
-	}
-	else if (args->op == SMS_OP_RAW && args->raw_body != NULL)
-		req->body = pstrdup(args->raw_body);
-	else
-		req->body = NULL;
-	if (req->body != NULL)
-		req->headers[req->nheaders++] = "Content-Type: application/json";
+	smsir_request(req, cfg, "GET", "/v1/credit", NULL);
 }
+
+static void
+build_lines(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
+{
+	smsir_request(req, cfg, "GET", "/v1/line", NULL);
+}
+
+static void
+build_cancel(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
+{
+	smsir_request(req, cfg, "DELETE",
+				  psprintf("/v1/send/scheduled/%s", sms_url_segment(args->id)), NULL);
+}
+
+static void
+build_raw(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
+{
+	req->headers[req->nheaders++] = psprintf("X-API-KEY: %s", cfg->api_key);
+	sms_rest_raw_request(req, cfg, args, false);
+}
+
+/*
+ * Not /v1/receive/latest: that call is destructive (each message is returned
+ * once, ever), so a SELECT would take messages away from the account's other
+ * readers.  /live lists today's messages, read or not, and consumes nothing.
+ */
+static void
+build_inbox(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
+{
+	smsir_request(req, cfg, "GET",
+				  psprintf("/v1/receive/live?pageNumber=1&pageSize=%d&sortByNewest=true",
+						   args->count),
+				  NULL);
+}
+
+/* --- replies -------------------------------------------------------------- */
 
 /* Error from an envelope status code (or the HTTP status when none). */
 static void
@@ -265,47 +269,17 @@ problem_details(SmsReply *reply, long http_status, struct json_object *obj)
 	return true;
 }
 
-static char **
-scalar_array(struct json_object *arr, int *n)
-{
-	char	  **out;
-
-	*n = 0;
-	if (arr == NULL || !json_object_is_type(arr, json_type_array))
-		return NULL;
-	*n = (int) json_object_array_length(arr);
-	out = palloc0(sizeof(char *) * Max(*n, 1));
-	for (int i = 0; i < *n; i++)
-	{
-		out[i] = sms_json_scalar_text(json_object_array_get_idx(arr, i));
-		if (out[i] == NULL)
-		{
-			*n = 0;				/* never a count without its array */
-			return NULL;
-		}
-	}
-	return out;
-}
-
-/* Amount as canonical numeric text (sms_amount_text's rule), else NULL. */
-static char *
-numeric_text(struct json_object *obj)
-{
-	return sms_amount_text(sms_json_scalar_text(obj), SMS_AMOUNT_PLAIN);
-}
-
+/* One report of GET /v1/send/{id} or an element of /v1/send/pack/{packId}. */
 static void
 delivery_row(struct json_object *data, SmsDelivery *d, const char *fallback_id)
 {
 	struct json_object *state = sms_json_get_ci(data, "deliveryState");
-	char	   *mobile = sms_json_scalar_text(sms_json_get_ci(data, "mobile"));
-	char		canonical[SMS_MOBILE_LEN + 1];
 	int64		st;
 
 	d->message_id = sms_json_scalar_text(sms_json_get_ci(data, "messageId"));
-	if (d->message_id == NULL)
+	if (d->message_id == NULL && fallback_id != NULL)
 		d->message_id = pstrdup(fallback_id);
-	d->mobile = (mobile && sms_mobile_normalize(mobile, canonical)) ? pstrdup(canonical) : mobile;
+	d->mobile = sms_rest_mobile(sms_json_get_ci(data, "mobile"));
 	d->provider_status = sms_json_scalar_text(state);
 	if (state == NULL || json_object_is_type(state, json_type_null))
 	{
@@ -327,13 +301,109 @@ delivery_row(struct json_object *data, SmsDelivery *d, const char *fallback_id)
 	}
 }
 
+/* data of a bulk or like-to-like send: {packId, messageIds, cost} */
+static bool
+read_send(const SmsArgs *args, const void *payload, SmsReply *reply)
+{
+	struct json_object *data = (struct json_object *) payload;
+
+	reply->pack_id = sms_json_scalar_text(sms_json_get_ci(data, "packId"));
+	reply->message_ids = sms_rest_scalar_array(sms_json_get_ci(data, "messageIds"),
+											   &reply->nmessage_ids);
+	reply->cost = sms_rest_amount(sms_json_get_ci(data, "cost"), SMS_AMOUNT_PLAIN);
+	return reply->pack_id != NULL && reply->message_ids != NULL;
+}
+
+/* data of a verify send: {messageId, cost} */
+static bool
+read_verify(const SmsArgs *args, const void *payload, SmsReply *reply)
+{
+	struct json_object *data = (struct json_object *) payload;
+	char	   *id = sms_json_scalar_text(sms_json_get_ci(data, "messageId"));
+
+	if (id == NULL)
+		return false;
+	reply->message_ids = palloc(sizeof(char *));
+	reply->message_ids[0] = id;
+	reply->nmessage_ids = 1;
+	reply->cost = sms_rest_amount(sms_json_get_ci(data, "cost"), SMS_AMOUNT_PLAIN);
+	reply->status = "sent";
+	return true;
+}
+
+static bool
+read_status(const SmsArgs *args, const void *payload, SmsReply *reply)
+{
+	struct json_object *data = (struct json_object *) payload;
+
+	if (data == NULL || !json_object_is_type(data, json_type_object))
+		return false;
+	reply->deliveries = palloc0(sizeof(SmsDelivery));
+	reply->ndeliveries = 1;
+	delivery_row(data, &reply->deliveries[0], args->id);
+	return true;
+}
+
+/* data of /v1/send/pack/{packId}: an array of reports, one per message */
+static bool
+read_pack_status(const SmsArgs *args, const void *payload, SmsReply *reply)
+{
+	struct json_object *data = (struct json_object *) payload;
+	size_t		n;
+
+	if (data == NULL || !json_object_is_type(data, json_type_array))
+		return false;
+	n = json_object_array_length(data);
+	reply->deliveries = palloc0(sizeof(SmsDelivery) * Max(n, 1));
+	for (size_t i = 0; i < n; i++)
+	{
+		struct json_object *m = json_object_array_get_idx(data, i);
+
+		if (!json_object_is_type(m, json_type_object))
+			return false;
+		delivery_row(m, &reply->deliveries[reply->ndeliveries], NULL);
+		if (reply->deliveries[reply->ndeliveries].message_id == NULL)
+			return false;
+		reply->ndeliveries++;
+	}
+	return true;
+}
+
+static bool
+read_credit(const SmsArgs *args, const void *payload, SmsReply *reply)
+{
+	struct json_object *data = (struct json_object *) payload;
+
+	if (data == NULL || !(json_object_is_type(data, json_type_int) ||
+						  json_object_is_type(data, json_type_double)))
+		return false;
+	reply->number = sms_rest_amount(data, SMS_AMOUNT_PLAIN);
+	return reply->number != NULL;
+}
+
+static bool
+read_lines(const SmsArgs *args, const void *payload, SmsReply *reply)
+{
+	reply->lines = sms_rest_scalar_array((struct json_object *) payload, &reply->nlines);
+	return reply->lines != NULL;
+}
+
+static bool
+read_cancel(const SmsArgs *args, const void *payload, SmsReply *reply)
+{
+	reply->cancelled = true;
+	return true;
+}
+
 /*
  * data of GET /v1/receive/live (or /latest, /archive): [{number, messageText,
  * mobile, receivedDateTime, receiveReturnId (not in live)}]
  */
 static bool
-inbox_rows(struct json_object *data, SmsReply *reply)
+read_inbox(const SmsArgs *args, const void *payload, SmsReply *reply)
 {
+	struct json_object *data = (struct json_object *) payload;
+
 	if (data == NULL || !json_object_is_type(data, json_type_array))
 		return false;
 	reply->ninbox = (int) json_object_array_length(data);
@@ -342,14 +412,11 @@ inbox_rows(struct json_object *data, SmsReply *reply)
 	{
 		struct json_object *m = json_object_array_get_idx(data, i);
 		SmsInboxRow *row = &reply->inbox[i];
-		char		canonical[SMS_MOBILE_LEN + 1];
 		int64		when;
 
 		if (!json_object_is_type(m, json_type_object))
 			return false;
-		row->sender = sms_json_scalar_text(sms_json_get_ci(m, "mobile"));
-		if (row->sender && sms_mobile_normalize(row->sender, canonical))
-			row->sender = pstrdup(canonical);
+		row->sender = sms_rest_mobile(sms_json_get_ci(m, "mobile"));
 		row->line_number = sms_json_scalar_text(sms_json_get_ci(m, "number"));
 		row->message = sms_json_scalar_text(sms_json_get_ci(m, "messageText"));
 		row->provider_id = sms_json_scalar_text(sms_json_get_ci(m, "receiveReturnId"));
@@ -361,73 +428,17 @@ inbox_rows(struct json_object *data, SmsReply *reply)
 	return true;
 }
 
-/* Parse `data` of a successful envelope; false if its shape is wrong. */
-static bool
-parse_data(const SmsArgs *args, struct json_object *data, SmsReply *reply)
-{
-	switch (args->op)
-	{
-		case SMS_OP_BULK:
-		case SMS_OP_LIKE_TO_LIKE:
-			reply->pack_id = sms_json_scalar_text(sms_json_get_ci(data, "packId"));
-			reply->message_ids = scalar_array(sms_json_get_ci(data, "messageIds"),
-											  &reply->nmessage_ids);
-			reply->cost = numeric_text(sms_json_get_ci(data, "cost"));
-			return reply->pack_id != NULL && reply->message_ids != NULL;
-		case SMS_OP_VERIFY:
-		case SMS_OP_TEMPLATE:
-			{
-				char	   *id = sms_json_scalar_text(sms_json_get_ci(data, "messageId"));
-
-				if (id == NULL)
-					return false;
-				reply->message_ids = palloc(sizeof(char *));
-				reply->message_ids[0] = id;
-				reply->nmessage_ids = 1;
-				reply->cost = numeric_text(sms_json_get_ci(data, "cost"));
-				reply->status = "sent";
-				return true;
-			}
-		case SMS_OP_STATUS:
-			if (data == NULL || !json_object_is_type(data, json_type_object))
-				return false;
-			reply->deliveries = palloc0(sizeof(SmsDelivery));
-			reply->ndeliveries = 1;
-			delivery_row(data, &reply->deliveries[0], args->id);
-			return true;
-		case SMS_OP_CREDIT:
-			if (data == NULL || !(json_object_is_type(data, json_type_int) ||
-								  json_object_is_type(data, json_type_double)))
-				return false;
-			reply->number = numeric_text(data);
-			return reply->number != NULL;
-		case SMS_OP_LINES:
-			reply->lines = scalar_array(data, &reply->nlines);
-			return reply->lines != NULL;
-		case SMS_OP_CANCEL:
-			reply->cancelled = true;
-			return true;
-		case SMS_OP_RAW:
-			return true;
-		case SMS_OP_INBOX:
-			return inbox_rows(data, reply);
-		case SMS_OP_CONTACTS:
-			return false;
-	}
-	return false;
-}
-
+/* The envelope {status, message, data}; status 1 hands `data` to the op's reader. */
 static void
 smsir_parse_reply(const SmsArgs *args, long http_status, const char *body,
 				  size_t len, SmsReply *reply)
 {
-	struct json_object *obj = sms_json_parse(body, len);
+	struct json_object *obj = sms_rest_reply_begin(reply, body, len);
 	struct json_object *status;
 	int64		code = 0;
 	bool		have_code;
 	char	   *message;
 
-	reply->parts = -1;
 	status = sms_json_get_ci(obj, "status");
 	have_code = sms_json_int64(status, &code);
 	message = sms_json_scalar_text(sms_json_get_ci(obj, "message"));
@@ -438,13 +449,14 @@ smsir_parse_reply(const SmsArgs *args, long http_status, const char *body,
 			sms_set_error(reply, SMS_ERR_BAD_REPLY, (int) http_status, NULL,
 						  "reply is not JSON", NULL);
 		else if (args->op == SMS_OP_RAW)
-			reply->json = sms_json_to_cstring(obj);
+			(void) sms_rest_read_raw(args, obj, reply);
 		else if (!have_code)
 			sms_set_error(reply, SMS_ERR_BAD_REPLY, (int) http_status, NULL,
 						  "reply has no status field", NULL);
 		else if (code != 1)
 			envelope_error(reply, http_status, true, code, message);
-		else if (!parse_data(args, sms_json_get_ci(obj, "data"), reply))
+		else if (!sms_provider_read(&sms_provider_smsir, args,
+									sms_json_get_ci(obj, "data"), reply))
 			sms_set_error(reply, SMS_ERR_BAD_REPLY, (int) http_status, NULL,
 						  "reply data has an unexpected shape", NULL);
 	}
@@ -460,6 +472,16 @@ smsir_parse_reply(const SmsArgs *args, long http_status, const char *body,
 		sms_json_release(obj);
 }
 
+static bool
+smsir_check_config(const SmsConfig *cfg, SmsConfigProblem *problem)
+{
+	if (cfg->api_key[0] != '\0')
+		return true;
+	problem->message = "sms_ir.api_key is not set";
+	problem->hint = "A superuser sets it with ALTER SYSTEM SET sms_ir.api_key = 'file:/path/to/key' and SELECT pg_reload_conf().";
+	return false;
+}
+
 const SmsProvider sms_provider_smsir = {
 	.name = "smsir",
 	.default_base_url = "https://api.sms.ir",
@@ -471,7 +493,22 @@ const SmsProvider sms_provider_smsir = {
 	.max_status_ids = 1,
 	/* templateId is an int (32-bit) in sms.ir's official .NET SDK */
 	.max_template_id = PG_INT32_MAX,
-	.supports = smsir_supports,
-	.build_request = smsir_build_request,
+	.ops = {
+		[SMS_OP_BULK] = {build_bulk, read_send},
+		[SMS_OP_LIKE_TO_LIKE] = {build_like_to_like, read_send},
+		[SMS_OP_VERIFY] = {build_verify, read_verify},
+		[SMS_OP_TEMPLATE] = {build_verify, read_verify, supports_template},
+		[SMS_OP_STATUS] = {build_status, read_status},
+		[SMS_OP_PACK_STATUS] = {build_pack_status, read_pack_status},
+		[SMS_OP_CREDIT] = {build_credit, read_credit},
+		[SMS_OP_LINES] = {build_lines, read_lines},
+		[SMS_OP_CANCEL] = {build_cancel, read_cancel},
+		[SMS_OP_RAW] = {build_raw, sms_rest_read_raw},
+		[SMS_OP_INBOX] = {build_inbox, read_inbox},
+		[SMS_OP_CONTACTS] = {.hint = "Contact groups belong to the legacy White SMS API "
+			"(sms_ir.provider = 'smsir_legacy'); send to numbers with sms_send_bulk()."},
+	},
 	.parse_reply = smsir_parse_reply,
+	.check_config = smsir_check_config,
+	.auth_hint = "Check the key behind sms_ir.api_key: the file its 'file:' reference names, or its inline value.",
 };

@@ -61,37 +61,6 @@ sms_error_is_transient(SmsErrorClass cls)
 	}
 }
 
-const char *
-sms_op_name(SmsOp op)
-{
-	switch (op)
-	{
-		case SMS_OP_BULK:
-			return "sms_send_bulk";
-		case SMS_OP_LIKE_TO_LIKE:
-			return "sms_send_like_to_like";
-		case SMS_OP_VERIFY:
-			return "sms_send_verify";
-		case SMS_OP_TEMPLATE:
-			return "sms_send_template";
-		case SMS_OP_STATUS:
-			return "sms_delivery_status";
-		case SMS_OP_CREDIT:
-			return "sms_credit";
-		case SMS_OP_LINES:
-			return "sms_lines";
-		case SMS_OP_CANCEL:
-			return "sms_cancel_scheduled";
-		case SMS_OP_RAW:
-			return "sms_api";
-		case SMS_OP_INBOX:
-			return "sms_inbox";
-		case SMS_OP_CONTACTS:
-			return "sms_send_to_contacts";
-	}
-	return "unknown operation";
-}
-
 /* One-line description of an error for logs and outbox.last_error. */
 char *
 sms_error_text(const SmsError *err)

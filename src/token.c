@@ -30,9 +30,10 @@ sms_token_forget(void)
 }
 
 bool
-sms_token_refresh_helps(const SmsProvider *provider, SmsErrorClass cls)
+sms_token_refresh_helps(const SmsProvider *provider, const SmsConfig *cfg,
+						SmsErrorClass cls)
 {
-	return provider->build_token_request != NULL && cls == SMS_ERR_AUTH;
+	return cls == SMS_ERR_AUTH && sms_provider_uses_token(provider, cfg);
 }
 
 bool
@@ -44,11 +45,11 @@ sms_token_apply(const SmsProvider *provider, SmsConfig *cfg,
 	HttpCall	call;
 	SmsReply	reply;
 
-	if (provider->build_token_request == NULL)
+	if (!sms_provider_uses_token(provider, cfg))
 		return true;
 
-	key = psprintf("%s\x01%s\x01%s\x01%s", provider->name, cfg->base_url, cfg->api_key,
-				   cfg->secret_key);
+	key = psprintf("%s\x01%s\x01%s\x01%s\x01%s\x01%s", provider->name, cfg->base_url,
+				   cfg->api_key, cfg->secret_key, cfg->username, cfg->password);
 	if (cached_key != NULL && strcmp(cached_key, key) == 0)
 	{
 		explicit_bzero(key, strlen(key));

@@ -1,9 +1,10 @@
 /*
  * token.h -- session tokens for providers that need one (SmsProvider's
- * build_token_request / parse_token_reply hooks; today smsir_legacy).
+ * build_token_request / parse_token_reply hooks, when uses_token says the
+ * settings ask for one).
  *
- * One token is cached per process in TopMemoryContext, keyed by base URL,
- * API key and secret key, so a settings change fetches a new one.  Both the
+ * One token is cached per process in TopMemoryContext, keyed by provider,
+ * base URL and every credential, so a settings change fetches a new one.  Both the
  * synchronous functions (functions.c) and the outbox worker (worker.c) use
  * these; providers without the hooks are untouched.
  */
@@ -18,7 +19,7 @@
  * settings.  opts NULL: a backend call (query cancel raises); otherwise the
  * worker's run options.  Returns false with *err set when the fetch failed
  * (SMS_ERR_AUTH: the key or secret is wrong).  Never ereports otherwise.
- * A no-op returning true for providers without token hooks.
+ * A no-op returning true when the provider or its settings use no token.
  */
 extern bool sms_token_apply(const SmsProvider *provider, SmsConfig *cfg,
 							const HttpRunOptions *opts, SmsError *err);
@@ -27,6 +28,7 @@ extern bool sms_token_apply(const SmsProvider *provider, SmsConfig *cfg,
 extern void sms_token_forget(void);
 
 /* Should an error of class cls be retried once with a fresh token? */
-extern bool sms_token_refresh_helps(const SmsProvider *provider, SmsErrorClass cls);
+extern bool sms_token_refresh_helps(const SmsProvider *provider, const SmsConfig *cfg,
+									SmsErrorClass cls);
 
 #endif

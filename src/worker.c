@@ -65,6 +65,8 @@
 #define MAX_SLEEP_MS 500
 #define TRACK_EVERY_MS 10000
 #define TRACK_ROWS 50
+/* status requests one tracked row may need: one per message id of a pack */
+#define TRACK_CALLS_PER_ROW 100
 #define RETENTION_EVERY_MS 60000
 #define RETENTION_ROWS 1000
 #define RETENTION_MAX_ROUNDS 10
@@ -89,6 +91,8 @@ typedef struct OutboxRow
 	TimestampTz next_at;		/* for 'queued' */
 	bool		token_failed;	/* the provider token could not be fetched */
 	SmsError	token_error;	/* ... and why */
+	bool		uses_token;		/* sent with a session token (settings decide) */
+	bool		by_pack;		/* delivery tracking: one report for the pack */
 } OutboxRow;
 
 static MemoryContext batch_cxt = NULL;
@@ -384,7 +388,7 @@ judge(OutboxRow *row)
 	 * and send again at once; the next batch fetches a new token.  A token
 	 * that cannot be fetched (token_failed) is a real auth failure.
 	 */
-	if (sms_token_refresh_helps(row->provider, cls) && !row->token_failed &&
+	if (cls == SMS_ERR_AUTH && row->uses_token && !row->token_failed &&
 		row->attempts < sms_ir_max_attempts)
 	{
 		sms_token_forget();
@@ -758,13 +762,28 @@ batch_config(BatchConfigs *configs, const SmsProvider *provider)
 	c = &configs->slot[configs->n++];
 	c->provider = provider;
 	c->usable = sms_try_current_config(provider, &c->cfg, &c->problem);
+	if (c->usable)
+	{
+		SmsConfigProblem cp = {0};
+
+		if (!provider->check_config(&c->cfg, &cp))
+		{
+			/* credentials not set: every row fails as with a wrong key */
+			c->usable = false;
+			c->problem.message = (char *) cp.message;
+			c->problem.detail = NULL;
+			c->problem.hint = cp.hint;
+		}
+		else
+			sms_config_warn(&c->cfg, &cp);
+	}
 	if (!c->usable)
 		ereport(LOG,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 				 errmsg("sms_ir worker cannot use the settings of provider %s: %s",
 						provider->name, c->problem.message),
 				 c->problem.detail ? errdetail("%s", c->problem.detail) : 0,
-				 errhint("%s", c->problem.hint)));
+				 c->problem.hint ? errhint("%s", c->problem.hint) : 0));
 	return c;
 }
 
@@ -799,7 +818,8 @@ send_rows(OutboxRow *rows, int n)
 		}
 		cfg = bc->cfg;
 		/* providers with a session token: fetched at most once per batch */
-		if (rows[i].provider->build_token_request != NULL &&
+		rows[i].uses_token = sms_provider_uses_token(rows[i].provider, &cfg);
+		if (rows[i].uses_token &&
 			(rows[i].provider == token_failed ||
 			 !sms_token_apply(rows[i].provider, &cfg, &opts, &token_err)))
 		{
@@ -814,7 +834,7 @@ send_rows(OutboxRow *rows, int n)
 			judge(&rows[i]);
 			continue;
 		}
-		rows[i].provider->build_request(&rows[i].args, &cfg, &rows[i].req);
+		sms_provider_build(rows[i].provider, &rows[i].args, &cfg, &rows[i].req);
 		rows[i].call.req = &rows[i].req;
 		rows[i].call.user = &rows[i];
 		order[ncalls++] = &rows[i].call;
@@ -932,6 +952,19 @@ next_due_ms(void)
 	return ms;
 }
 
+/* Call c of delivery tracking: `a` for row `row`, built with `cfg`. */
+static void
+track_call(HttpCall *call, int *call_row, int c, int row, const SmsProvider *provider,
+		   SmsArgs *a, const SmsConfig *cfg)
+{
+	SmsRequest *req = palloc0(sizeof(SmsRequest));
+
+	sms_provider_build(provider, a, cfg, req);
+	call->req = req;
+	call->user = a;
+	call_row[c] = row;
+}
+
 /* Poll delivery reports of recently sent rows (sms_ir.track_delivery). */
 static void
 track_delivery(void)
@@ -950,7 +983,7 @@ track_delivery(void)
 	worker_http_options(&token_opts);
 	begin_xact("sms_ir: tracking delivery");
 	if (!outbox_exists() ||
-		SPI_execute(psprintf("SELECT id, provider, kind, result FROM sms_ir.outbox"
+		SPI_execute(psprintf("SELECT id, provider, kind::pg_catalog.text, result FROM sms_ir.outbox"
 							 " WHERE status OPERATOR(pg_catalog.=) 'sent'::sms_ir.outbox_status"
 							 "   AND result IS NOT NULL"
 							 "   AND (delivery_status IS NULL"
@@ -966,8 +999,8 @@ track_delivery(void)
 	}
 	n = (int) SPI_processed;
 	rows = MemoryContextAllocZero(batch_cxt, sizeof(OutboxRow) * n);
-	calls = MemoryContextAllocZero(batch_cxt, sizeof(HttpCall) * n * 100);
-	call_row = MemoryContextAllocZero(batch_cxt, sizeof(int) * n * 100);
+	calls = MemoryContextAllocZero(batch_cxt, sizeof(HttpCall) * n * TRACK_CALLS_PER_ROW);
+	call_row = MemoryContextAllocZero(batch_cxt, sizeof(int) * n * TRACK_CALLS_PER_ROW);
 	for (int i = 0; i < n; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
@@ -980,55 +1013,67 @@ track_delivery(void)
 		JsonbIterator *it;
 		JsonbValue	v;
 		JsonbIteratorToken tok;
+		SmsArgs		pack = {0};
+		const char *hint;
+		bool		continue_row = false;
 
 		rows[i].id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 		rows[i].provider = sms_provider_by_name(provider);
 		/* a provider whose secret cannot be used is skipped (logged once) */
 		if (rows[i].provider != NULL && !batch_config(&configs, rows[i].provider)->usable)
 			rows[i].provider = NULL;
-		if (rows[i].provider != NULL && rows[i].provider->status_by_pack)
+		pack.op = SMS_OP_PACK_STATUS;
+		if (rows[i].provider != NULL)
 		{
-			/* one request per row, by pack id, with the session token if any */
-			SmsArgs    *a;
-			SmsRequest *req;
+			char	   *kind = TextDatumGetCString(SPI_getbinval(tup, desc, 3, &isnull));
+
+			sms_args_init(&pack, SMS_OP_PACK_STATUS);
+			pack.sent_as = sms_kind_op(kind);
+			if (getKeyJsonValueFromContainer(&result->root, "pack_id", 7, &ids) &&
+				ids.type == jbvString)
+				pack.id = pnstrdup(ids.val.string.val, ids.val.string.len);
+		}
+		if (rows[i].provider != NULL)
+			rows[i].uses_token = sms_provider_uses_token(rows[i].provider,
+														 &batch_config(&configs, rows[i].provider)->cfg);
+		rows[i].by_pack = rows[i].provider != NULL && pack.id != NULL &&
+			sms_provider_supports(rows[i].provider, &pack, &hint);
+		if (rows[i].by_pack)
+		{
+			/* one request for the whole pack, with the session token if any */
 			SmsConfig	cfg = batch_config(&configs, rows[i].provider)->cfg;
 			SmsError	err;
 
-			if (getKeyJsonValueFromContainer(&result->root, "pack_id", 7, &ids) &&
-				ids.type == jbvString && ncalls < n * 100 &&
+			if (ncalls < n * TRACK_CALLS_PER_ROW &&
 				sms_token_apply(rows[i].provider, &cfg, &token_opts, &err))
 			{
-				a = palloc0(sizeof(SmsArgs));
-				req = palloc0(sizeof(SmsRequest));
-				sms_args_init(a, SMS_OP_STATUS);
-				a->id = pnstrdup(ids.val.string.val, ids.val.string.len);
-				rows[i].provider->build_request(a, &cfg, req);
-				calls[ncalls].req = req;
-				calls[ncalls].user = a;
-				call_row[ncalls] = i;
+				SmsArgs    *a = palloc(sizeof(SmsArgs));
+
+				*a = pack;
+				track_call(&calls[ncalls], call_row, ncalls, i, rows[i].provider, a, &cfg);
 				ncalls++;
 			}
 		}
 		else if (rows[i].provider != NULL &&
-			getKeyJsonValueFromContainer(&result->root, "message_ids", 11, &ids) &&
-			ids.type == jbvBinary)
+				 getKeyJsonValueFromContainer(&result->root, "message_ids", 11, &ids) &&
+				 ids.type == jbvBinary)
 		{
+			SmsConfig	cfg = batch_config(&configs, rows[i].provider)->cfg;
+			SmsError	err;
+
+			if (!sms_token_apply(rows[i].provider, &cfg, &token_opts, &err))
+				continue_row = true;
 			it = JsonbIteratorInit(ids.val.binary.data);
-			while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+			while (!continue_row && (tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 			{
 				SmsArgs    *a;
-				SmsRequest *req;
 
-				if (tok != WJB_ELEM || v.type != jbvString || ncalls >= n * 100)
+				if (tok != WJB_ELEM || v.type != jbvString || ncalls >= n * TRACK_CALLS_PER_ROW)
 					continue;
-				a = palloc0(sizeof(SmsArgs));
-				req = palloc0(sizeof(SmsRequest));
+				a = palloc(sizeof(SmsArgs));
 				sms_args_init(a, SMS_OP_STATUS);
 				a->id = pnstrdup(v.val.string.val, v.val.string.len);
-				rows[i].provider->build_request(a, &batch_config(&configs, rows[i].provider)->cfg, req);
-				calls[ncalls].req = req;
-				calls[ncalls].user = a;
-				call_row[ncalls] = i;
+				track_call(&calls[ncalls], call_row, ncalls, i, rows[i].provider, a, &cfg);
 				ncalls++;
 			}
 		}
@@ -1061,12 +1106,12 @@ track_delivery(void)
 			http_call_reply(rows[r].provider, (SmsArgs *) calls[c].user, &calls[c], &reply);
 			if (reply.err.cls != SMS_OK || reply.ndeliveries < 1)
 			{
-				if (sms_token_refresh_helps(rows[r].provider, reply.err.cls))
+				if (reply.err.cls == SMS_ERR_AUTH && rows[r].uses_token)
 					sms_token_forget();
 				continue;
 			}
 			/* by message id: one delivery a call; by pack id: one per recipient */
-			for (int d = 0; d < (rows[r].provider->status_by_pack ? reply.ndeliveries : 1); d++)
+			for (int d = 0; d < (rows[r].by_pack ? reply.ndeliveries : 1); d++)
 			{
 				st = reply.deliveries[d].status;
 				if (row_status[r] == NULL || strcmp(row_status[r], st) == 0)

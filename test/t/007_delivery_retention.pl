@@ -59,6 +59,25 @@ is(sql("SELECT delivery_status FROM sms_ir.outbox WHERE id = $ids[1]"), 'deliver
 is(sql("SELECT delivery_status FROM sms_ir.outbox WHERE id = $ids[2]"), 'sent', 'state 3 is sent (at the operator)');
 my $status_reqs = mock_requests($mock, '/v1/send/');
 ok(scalar(grep { $_->{method} eq 'GET' } @$status_reqs) >= 3, 'delivery reports were fetched');
+
+# a bulk row (one pack, three messages) is tracked with one pack report
+mock_reset($mock);
+my $bulk = sql("SELECT sms_ir.queue_bulk('pack report', ARRAY['09121234567','09121234568','09121234569'])");
+ok(wait_sent($bulk), 'bulk row sent');
+my $pack = sql("SELECT result->>'pack_id' FROM sms_ir.outbox WHERE id = $bulk");
+ok( wait_until(
+		sub {
+			sql("SELECT delivery_checked_at IS NOT NULL FROM sms_ir.outbox WHERE id = $bulk") eq 't';
+		},
+		30),
+	'bulk row checked');
+my @gets = grep { $_->{method} eq 'GET' } @{ mock_requests($mock, '/v1/send/') };
+is(scalar(grep { $_->{path} eq "/v1/send/pack/$pack" } @gets), 1,
+	'one GET /v1/send/pack/{packId} for the pack');
+is(scalar(grep { $_->{path} !~ m{^/v1/send/pack/} } @gets), 0,
+	'no report asked per message id');
+isnt(sql("SELECT delivery_status FROM sms_ir.outbox WHERE id = $bulk"), '',
+	'the pack report set the delivery status');
 reload_with("sms_ir.track_delivery = off");
 
 # --- rate limit ---------------------------------------------------------------

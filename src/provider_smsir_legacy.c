@@ -1,5 +1,5 @@
 /*
- * provider_legacy.c -- the legacy sms.ir "White SMS" API (seed 003, SPEC §3).
+ * provider_smsir_legacy.c -- the legacy sms.ir "White SMS" API (seed 003, SPEC §3).
  *
  * JSON over HTTPS under /users/v1/.  Every call but Token/GetToken carries
  * the header x-sms-ir-secure-token with a token that
@@ -30,9 +30,8 @@
 
 #include "lib/stringinfo.h"
 
-#include "json.h"
 #include "mobile.h"
-#include "provider.h"
+#include "provider_rest.h"
 
 #define LEGACY_PREFIX "/users/v1/"
 /* GetSentMessagesMobileNumbers returns 50 rows a page (the seed) */
@@ -56,52 +55,29 @@ static const LegacyStatus legacy_statuses[] = {
 	{"لیست سیاه", "failed", "the number is on the blacklist"},
 };
 
+extern const SmsProvider sms_provider_smsir_legacy;
+
 static bool
-legacy_supports(const SmsArgs *args, const char **hint)
+supports_bulk(const SmsArgs *args, const char **hint)
 {
-	switch (args->op)
+	if (args->send_at != 0)
 	{
-		case SMS_OP_BULK:
-			if (args->send_at != 0)
-			{
-				*hint = "The White SMS API cannot schedule a send: pass send_at => NULL, or queue it "
-					"with sms_ir.queue_bulk(..., send_after => ...).";
-				return false;
-			}
-			return true;
-		case SMS_OP_LIKE_TO_LIKE:
-			*hint = "The White SMS API sends one text to many numbers: call sms_send_bulk() once per text.";
-			return false;
-		case SMS_OP_VERIFY:
-		case SMS_OP_TEMPLATE:
-			*hint = "The White SMS API has no template (ultra fast) send: set sms_ir.provider = 'smsir' "
-				"and call sms_send_verify(), or send the text with sms_send_bulk().";
-			return false;
-		case SMS_OP_LINES:
-			*hint = "White SMS sends from the account's own line and has no API listing lines: see "
-				"the sms.ir panel.";
-			return false;
-		case SMS_OP_CANCEL:
-			*hint = "The White SMS API cannot schedule sends, so there is nothing to cancel: cancel "
-				"queued rows with sms_ir.cancel(id).";
-			return false;
-		case SMS_OP_INBOX:
-			*hint = "The White SMS API has no received-messages endpoint: set sms_ir.provider = 'smsir' "
-				"to read the inbox.";
-			return false;
-		case SMS_OP_STATUS:
-			if (args->nids > 1)
-			{
-				*hint = "Pass one batch key at a time.";
-				return false;
-			}
-			return true;
-		case SMS_OP_CREDIT:
-		case SMS_OP_RAW:
-		case SMS_OP_CONTACTS:
-			return true;
+		*hint = "The White SMS API cannot schedule a send: pass send_at => NULL, or queue it "
+			"with sms_ir.queue_bulk(..., send_after => ...).";
+		return false;
 	}
-	return false;
+	return true;
+}
+
+static bool
+supports_status(const SmsArgs *args, const char **hint)
+{
+	if (args->nids > 1)
+	{
+		*hint = "Pass one batch key at a time.";
+		return false;
+	}
+	return true;
 }
 
 static struct json_object *
@@ -114,84 +90,67 @@ int_array(const int32 *items, int n)
 	return arr;
 }
 
+/* The token header (none on Token/GetToken, where cfg->token is NULL), then the tail. */
 static void
-finish_request(const SmsConfig *cfg, const char *path, struct json_object *body,
-			   const char *raw_body, SmsRequest *req)
+legacy_request(SmsRequest *req, const SmsConfig *cfg, const char *method,
+			   const char *path, struct json_object *body)
 {
-	req->url = psprintf("%s%s", cfg->base_url, path);
-	req->nheaders = 0;
 	if (cfg->token != NULL && cfg->token[0] != '\0')
 		req->headers[req->nheaders++] = psprintf("x-sms-ir-secure-token: %s", cfg->token);
-	req->headers[req->nheaders++] = "Accept: application/json";
 	/* the seed lists Content-Type: application/json for every method */
-	req->headers[req->nheaders++] = "Content-Type: application/json";
-	if (body != NULL)
-	{
-		req->body = sms_json_to_cstring(body);
-		sms_json_release(body);
-	}
-	else
-		req->body = raw_body ? pstrdup(raw_body) : NULL;
+	sms_rest_request(req, cfg, method, path, body, true);
 }
 
 static void
-legacy_build_request(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
+build_bulk(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
 {
-	struct json_object *body = NULL;
-	const char *path = "/";
+	struct json_object *body = sms_json_new_object();
 
-	req->method = "GET";
-	switch (args->op)
-	{
-		case SMS_OP_BULK:
-			{
-				struct json_object *mobiles = json_object_new_array_ext(args->nmobiles);
+	json_object_object_add(body, "Message", json_object_new_string(args->message));
+	json_object_object_add(body, "MobileNumbers",
+						   sms_rest_string_array(args->mobiles, args->nmobiles));
+	json_object_object_add(body, "CanContinueInCaseOfError", json_object_new_boolean(true));
+	legacy_request(req, cfg, "POST", LEGACY_PREFIX "Message/SendByMobileNumbers", body);
+}
 
-				req->method = "POST";
-				path = LEGACY_PREFIX "Message/SendByMobileNumbers";
-				body = sms_json_new_object();
-				json_object_object_add(body, "Message", json_object_new_string(args->message));
-				for (int i = 0; i < args->nmobiles; i++)
-					json_object_array_add(mobiles, json_object_new_string(args->mobiles[i]));
-				json_object_object_add(body, "MobileNumbers", mobiles);
-				json_object_object_add(body, "CanContinueInCaseOfError",
-									   json_object_new_boolean(true));
-			}
-			break;
-		case SMS_OP_CONTACTS:
-			req->method = "POST";
-			path = LEGACY_PREFIX "Message/Send";
-			body = sms_json_new_object();
-			json_object_object_add(body, "Message", json_object_new_string(args->message));
-			json_object_object_add(body, "ContactGroupIds",
-								   int_array(args->group_ids, args->ngroup_ids));
-			json_object_object_add(body, "ContactRelationIds",
-								   int_array(args->relation_ids, args->nrelation_ids));
-			json_object_object_add(body, "CanContinueInCaseOfError",
-								   json_object_new_boolean(args->continue_on_error));
-			break;
-		case SMS_OP_STATUS:
-			path = psprintf(LEGACY_PREFIX "Message/GetSentMessagesMobileNumbers?lastId=%s&batchKey=%s",
+static void
+build_contacts(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
+{
+	struct json_object *body = sms_json_new_object();
+
+	json_object_object_add(body, "Message", json_object_new_string(args->message));
+	json_object_object_add(body, "ContactGroupIds",
+						   int_array(args->group_ids, args->ngroup_ids));
+	json_object_object_add(body, "ContactRelationIds",
+						   int_array(args->relation_ids, args->nrelation_ids));
+	json_object_object_add(body, "CanContinueInCaseOfError",
+						   json_object_new_boolean(args->continue_on_error));
+	legacy_request(req, cfg, "POST", LEGACY_PREFIX "Message/Send", body);
+}
+
+/* by batch key (the pack id): one page of a row per recipient */
+static void
+build_status(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
+{
+	legacy_request(req, cfg, "GET",
+				   psprintf(LEGACY_PREFIX "Message/GetSentMessagesMobileNumbers?lastId=%s&batchKey=%s",
 							args->after_id ? sms_url_segment(args->after_id) : "0",
-							sms_url_segment(args->nids > 0 ? args->ids[0] : args->id));
-			break;
-		case SMS_OP_CREDIT:
-			path = LEGACY_PREFIX "WhiteSms/GetUserInfo";
-			break;
-		case SMS_OP_RAW:
-			req->method = args->raw_method;
-			path = args->raw_path;
-			break;
-		case SMS_OP_LIKE_TO_LIKE:
-		case SMS_OP_VERIFY:
-		case SMS_OP_TEMPLATE:
-		case SMS_OP_LINES:
-		case SMS_OP_CANCEL:
-		case SMS_OP_INBOX:
-			break;				/* never used: supports() refuses these */
-	}
-	finish_request(cfg, path, body,
-				   args->op == SMS_OP_RAW ? args->raw_body : NULL, req);
+							sms_url_segment(args->nids > 0 ? args->ids[0] : args->id)),
+				   NULL);
+}
+
+static void
+build_credit(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
+{
+	legacy_request(req, cfg, "GET", LEGACY_PREFIX "WhiteSms/GetUserInfo", NULL);
+}
+
+static void
+build_raw(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
+{
+	if (cfg->token != NULL && cfg->token[0] != '\0')
+		req->headers[req->nheaders++] = psprintf("x-sms-ir-secure-token: %s", cfg->token);
+	sms_rest_raw_request(req, cfg, args, true);
 }
 
 static void
@@ -201,16 +160,8 @@ legacy_build_token_request(const SmsConfig *cfg, SmsRequest *req)
 
 	json_object_object_add(body, "UserApiKey", json_object_new_string(cfg->api_key));
 	json_object_object_add(body, "SecretKey", json_object_new_string(cfg->secret_key));
-	req->method = "POST";
 	/* no token header on this one: cfg->token is NULL here */
-	finish_request(cfg, LEGACY_PREFIX "Token/GetToken", body, NULL, req);
-}
-
-/* Amount as canonical numeric text (sms_amount_text's rule); NULL if not. */
-static char *
-amount_text(struct json_object *obj)
-{
-	return sms_amount_text(sms_json_scalar_text(obj), SMS_AMOUNT_PLAIN);
+	legacy_request(req, cfg, "POST", LEGACY_PREFIX "Token/GetToken", body);
 }
 
 /*
@@ -373,8 +324,9 @@ id_text(struct json_object *v)
 }
 
 static bool
-parse_send(struct json_object *obj, SmsReply *reply)
+read_send(const SmsArgs *args, const void *payload, SmsReply *reply)
 {
+	struct json_object *obj = (struct json_object *) payload;
 	struct json_object *ids = sms_json_get_ci(obj, "Ids");
 	size_t		n;
 
@@ -407,8 +359,9 @@ parse_send(struct json_object *obj, SmsReply *reply)
 
 /* Delivery rows; false on a bad shape, NOT_FOUND (set here) when the first page is empty. */
 static bool
-parse_status(const SmsArgs *args, long http_status, struct json_object *obj, SmsReply *reply)
+read_status(const SmsArgs *args, const void *payload, SmsReply *reply)
 {
+	struct json_object *obj = (struct json_object *) payload;
 	struct json_object *arr = sms_json_get_ci(obj, "Messages");
 	size_t		n;
 
@@ -419,7 +372,7 @@ parse_status(const SmsArgs *args, long http_status, struct json_object *obj, Sms
 		return true;			/* the page after a full last page */
 	if (n == 0)
 	{
-		sms_set_error(reply, SMS_ERR_NOT_FOUND, (int) http_status, NULL,
+		sms_set_error(reply, SMS_ERR_NOT_FOUND, 200, NULL,
 					  "no sent messages with this batch key", NULL);
 		return true;
 	}
@@ -428,9 +381,7 @@ parse_status(const SmsArgs *args, long http_status, struct json_object *obj, Sms
 	{
 		struct json_object *m = json_object_array_get_idx(arr, i);
 		SmsDelivery *d = &reply->deliveries[i];
-		char	   *mobile;
 		char	   *dstatus;
-		char		canonical[SMS_MOBILE_LEN + 1];
 		const char *status;
 		const char *detail;
 
@@ -439,9 +390,7 @@ parse_status(const SmsArgs *args, long http_status, struct json_object *obj, Sms
 		d->message_id = id_text(sms_json_get_ci(m, "Id"));
 		if (d->message_id == NULL)
 			return false;
-		mobile = sms_json_scalar_text(sms_json_get_ci(m, "MobileNumber"));
-		d->mobile = (mobile && strlen(mobile) < 32 && sms_mobile_normalize(mobile, canonical)) ?
-			pstrdup(canonical) : mobile;
+		d->mobile = sms_rest_mobile(sms_json_get_ci(m, "MobileNumber"));
 		dstatus = sms_json_scalar_text(sms_json_get_ci(m, "DeliveryStatus"));
 		d->provider_status = dstatus;
 		map_status(dstatus, &status, &detail);
@@ -455,57 +404,37 @@ parse_status(const SmsArgs *args, long http_status, struct json_object *obj, Sms
 	return true;
 }
 
+static bool
+read_credit(const SmsArgs *args, const void *payload, SmsReply *reply)
+{
+	reply->number = sms_rest_amount(sms_json_get_ci((struct json_object *) payload, "Credit"),
+									SMS_AMOUNT_PLAIN);
+	return reply->number != NULL;
+}
+
+/* Every reply: {IsSuccessful, Message, ErrorCode, ...}; success goes to the op's reader. */
 static void
 legacy_parse_reply(const SmsArgs *args, long http_status, const char *body,
 				   size_t len, SmsReply *reply)
 {
-	struct json_object *obj = sms_json_parse(body, len);
-	bool		shape_ok = true;
+	struct json_object *obj = sms_rest_reply_begin(reply, body, len);
 
-	reply->parts = -1;
 	if (!(http_status >= 200 && http_status < 300))
 		error_reply(reply, http_status, obj);
 	else if (args->op == SMS_OP_RAW && obj != NULL &&
 			 sms_json_get_ci(obj, "IsSuccessful") == NULL)
-		reply->json = sms_json_to_cstring(obj);	/* sms_api: any JSON without the envelope */
-	else if (envelope_ok(http_status, obj, reply))
+		(void) sms_rest_read_raw(args, obj, reply); /* sms_api: any JSON without the envelope */
+	else if (envelope_ok(http_status, obj, reply) &&
+			 !sms_provider_read(&sms_provider_smsir_legacy, args, obj, reply))
 	{
-		switch (args->op)
-		{
-			case SMS_OP_BULK:
-			case SMS_OP_CONTACTS:
-				shape_ok = parse_send(obj, reply);
-				break;
-			case SMS_OP_STATUS:
-				shape_ok = parse_status(args, http_status, obj, reply);
-				break;
-			case SMS_OP_CREDIT:
-				reply->number = amount_text(sms_json_get_ci(obj, "Credit"));
-				shape_ok = reply->number != NULL;
-				break;
-			case SMS_OP_RAW:
-				reply->json = sms_json_to_cstring(obj);
-				break;
-			case SMS_OP_LIKE_TO_LIKE:
-			case SMS_OP_VERIFY:
-			case SMS_OP_TEMPLATE:
-			case SMS_OP_LINES:
-			case SMS_OP_CANCEL:
-			case SMS_OP_INBOX:
-				shape_ok = false;
-				break;
-		}
-		if (!shape_ok)
-		{
-			/* drop what a half-parsed reply left behind */
-			reply->pack_id = NULL;
-			reply->message_ids = NULL;
-			reply->nmessage_ids = 0;
-			reply->deliveries = NULL;
-			reply->ndeliveries = 0;
-			sms_set_error(reply, SMS_ERR_BAD_REPLY, (int) http_status, NULL,
-						  "reply has an unexpected shape", NULL);
-		}
+		/* drop what a half-parsed reply left behind */
+		reply->pack_id = NULL;
+		reply->message_ids = NULL;
+		reply->nmessage_ids = 0;
+		reply->deliveries = NULL;
+		reply->ndeliveries = 0;
+		sms_set_error(reply, SMS_ERR_BAD_REPLY, (int) http_status, NULL,
+					  "reply has an unexpected shape", NULL);
 	}
 	if (obj != NULL)
 		sms_json_release(obj);
@@ -515,9 +444,8 @@ static void
 legacy_parse_token_reply(long http_status, const char *body, size_t len,
 						 SmsReply *reply)
 {
-	struct json_object *obj = sms_json_parse(body, len);
+	struct json_object *obj = sms_rest_reply_begin(reply, body, len);
 
-	reply->parts = -1;
 	if (!(http_status >= 200 && http_status < 300))
 		error_reply(reply, http_status, obj);
 	else if (envelope_ok(http_status, obj, reply))
@@ -541,7 +469,25 @@ legacy_parse_token_reply(long http_status, const char *body, size_t len,
 		sms_json_release(obj);
 }
 
-const SmsProvider sms_provider_legacy = {
+static bool
+legacy_check_config(const SmsConfig *cfg, SmsConfigProblem *problem)
+{
+	if (cfg->api_key[0] == '\0')
+	{
+		problem->message = "sms_ir.api_key is not set";
+		problem->hint = "A superuser sets it (the White SMS UserApiKey) with ALTER SYSTEM SET sms_ir.api_key = 'file:/path/to/key' and SELECT pg_reload_conf().";
+		return false;
+	}
+	if (cfg->secret_key[0] == '\0')
+	{
+		problem->message = "sms_ir.secret_key must be set for provider smsir_legacy";
+		problem->hint = "A superuser sets it with ALTER SYSTEM SET sms_ir.secret_key = 'file:/path/to/secret' and SELECT pg_reload_conf().";
+		return false;
+	}
+	return true;
+}
+
+const SmsProvider sms_provider_smsir_legacy = {
 	.name = "smsir_legacy",
 	.default_base_url = "https://api.sms.ir",
 	.max_recipients = 100,
@@ -550,11 +496,31 @@ const SmsProvider sms_provider_legacy = {
 	.send_at_max_ahead = 365 * 86400,
 	.send_concurrency = 1,
 	.max_status_ids = 1,
-	.supports = legacy_supports,
-	.build_request = legacy_build_request,
+	.ops = {
+		[SMS_OP_BULK] = {build_bulk, read_send, supports_bulk},
+		[SMS_OP_CONTACTS] = {build_contacts, read_send},
+		[SMS_OP_STATUS] = {build_status, read_status, supports_status},
+		/* the batch key is the pack id: tracking asks once per pack */
+		[SMS_OP_PACK_STATUS] = {build_status, read_status},
+		[SMS_OP_CREDIT] = {build_credit, read_credit},
+		[SMS_OP_RAW] = {build_raw, sms_rest_read_raw},
+		[SMS_OP_LIKE_TO_LIKE] = {.hint = "The White SMS API sends one text to many numbers: "
+			"call sms_send_bulk() once per text."},
+		[SMS_OP_VERIFY] = {.hint = "The White SMS API has no template (ultra fast) send: set "
+			"sms_ir.provider = 'smsir' and call sms_send_verify(), or send the text with sms_send_bulk()."},
+		[SMS_OP_TEMPLATE] = {.hint = "The White SMS API has no template (ultra fast) send: set "
+			"sms_ir.provider = 'smsir' and call sms_send_verify(), or send the text with sms_send_bulk()."},
+		[SMS_OP_LINES] = {.hint = "White SMS sends from the account's own line and has no API "
+			"listing lines: see the sms.ir panel."},
+		[SMS_OP_CANCEL] = {.hint = "The White SMS API cannot schedule sends, so there is nothing "
+			"to cancel: cancel queued rows with sms_ir.cancel(id)."},
+		[SMS_OP_INBOX] = {.hint = "The White SMS API has no received-messages endpoint: set "
+			"sms_ir.provider = 'smsir' to read the inbox."},
+	},
 	.parse_reply = legacy_parse_reply,
+	.check_config = legacy_check_config,
+	.auth_hint = "Check the secrets behind sms_ir.api_key (UserApiKey) and sms_ir.secret_key (SecretKey): the files their 'file:' references name, or their inline values.",
 	.build_token_request = legacy_build_token_request,
 	.parse_token_reply = legacy_parse_token_reply,
 	.no_line_number = true,
-	.status_by_pack = true,
 };
