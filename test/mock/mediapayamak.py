@@ -1,5 +1,5 @@
-"""Strict fake of the MediaPayamak SOAP web service (seed 002), loaded by
-test/mock_provider.py.
+"""Strict fake of the MediaPayamak SOAP web service (seed 002), served by
+test/mock (base.py).
 
 WCF BasicHttpBinding at POST /SendService.svc:
   - Content-Type must be text/xml; charset=utf-8 (else 415, as WCF does);
@@ -52,6 +52,8 @@ import threading
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
 
+from base import Reply
+
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 TNS = "http://tempuri.org/"
 ARR = "http://schemas.microsoft.com/2003/10/Serialization/Arrays"
@@ -102,9 +104,9 @@ class MediaPayamak:
     name = "mediapayamak"
     prefixes = ("/SendService.svc",)
 
-    def __init__(self, mock, reply_cls):
+    def __init__(self, mock):
         self.mock = mock
-        self.Reply = reply_cls
+        self.Reply = Reply
         self.lock = threading.RLock()
         self.reset()
 

@@ -1,4 +1,4 @@
-"""Strict fake of the smsafzar REST API (seed 001), loaded by test/mock_provider.py.
+"""Strict fake of the smsafzar REST API (seed 001), served by test/mock (base.py).
 
 Auth: header X-Api-Key equal to the mock's API key, or Authorization: Bearer
 test-bearer; anything else is 401 {"errorCode":401,...}.
@@ -36,6 +36,8 @@ import math
 import re
 import threading
 import time
+
+from base import Reply
 
 BEARER = "test-bearer"
 LINES = ("10001000", "30004505000017")
@@ -95,9 +97,9 @@ class SmsAfzar:
         ("GET", re.compile(r"/messages/received/recent/?", re.I), "received"),
     ]
 
-    def __init__(self, mock, reply_cls):
+    def __init__(self, mock):
         self.mock = mock
-        self.Reply = reply_cls
+        self.Reply = Reply
         self.lock = threading.RLock()
         self.reset()
 
