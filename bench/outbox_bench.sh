@@ -9,7 +9,7 @@
 # Starts a throw-away PostgreSQL cluster (as the "postgres" user, temp dir, unix
 # socket only, sms_ir preloaded, its worker in database "postgres"), a local
 # nginx (keep-alive, one worker process, a canned sms.ir verify reply) and the
-# python mock of sms.ir (test/mock_provider.py --quiet), all on 127.0.0.1, then:
+# python mock of sms.ir (test/mock --quiet), all on 127.0.0.1, then:
 #
 # 1. drain: with the worker paused (sms_ir.worker_enabled = off), one transaction
 #    queues BENCH_DRAIN_ROWS (20000) verify rows; the worker is enabled and timed

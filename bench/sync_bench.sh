@@ -6,7 +6,7 @@
 #   make && make install          # as root, first (or set SMS_IR_BUILD=1)
 #   bash bench/sync_bench.sh
 #
-# Starts the local mock of sms.ir (test/mock_provider.py --quiet) on a free port
+# Starts the local mock of sms.ir (test/mock --quiet) on a free port
 # of 127.0.0.1 and a throw-away PostgreSQL cluster (as the "postgres" user, temp
 # dir, unix socket only; the extension is created in a database of its own so
 # that the outbox worker, which runs in sms_ir.database_name, stays idle), then,

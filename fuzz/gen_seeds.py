@@ -4,7 +4,7 @@
     python3 fuzz/gen_seeds.py        (from anywhere; rewrites only seed-* files)
 
 Replies are taken from the sms.ir documentation (seeds/000) and from
-test/mock_provider.py, plus hostile shapes.  A reply seed is
+test/mock/smsir.py, plus hostile shapes.  A reply seed is
 <op char><status char><body> (see fuzz_reply.c):
   op:     0 bulk 1 like_to_like 2 verify 3 template 4 status 5 credit
           6 lines 7 cancel 8 raw

@@ -8,7 +8,7 @@
 # 2. builds and installs the extension (make && make install),
 # 3. starts a throw-away PostgreSQL 15 cluster (as the "postgres" user, in a temp
 #    dir, unix socket only, sms_ir in shared_preload_libraries) and the local mock
-#    of the sms.ir API (test/mock_provider.py) on a free port of 127.0.0.1,
+#    of the sms.ir API (test/mock) on a free port of 127.0.0.1,
 # 4. configures sms_ir with ALTER SYSTEM + pg_reload_conf() and CREATE EXTENSION,
 # 5. sends an OTP and a bulk text, reads a delivery report and the credit, echoing
 #    each SQL statement before its result,

@@ -38,7 +38,7 @@ cd "$1"
 status=0
 
 # pg_regress suites talk to a mock provider on a free port.
-python3 test/mock_provider.py --port 0 --quiet > mock.out 2> mock.err &
+python3 test/mock --port 0 --quiet > mock.out 2> mock.err &
 mock_pid=$!
 for _ in $(seq 100); do grep -q READY mock.out 2>/dev/null && break; sleep 0.05; done
 port=$(awk '/READY/ {print $2}' mock.out)

@@ -14,7 +14,7 @@
 #                             to postgresql.conf.  Sets $SMS_PGPORT.
 #   sms_psql ARGS...          psql -X as the postgres superuser on that cluster,
 #                             database $SMS_PGDATABASE (default postgres)
-#   sms_mock_start            start test/mock_provider.py --quiet on a free port
+#   sms_mock_start            start test/mock --quiet on a free port
 #                             -> $SMS_MOCK_PORT, $SMS_MOCK_URL, $SMS_MOCK_PID
 #   sms_mock GET|POST PATH [BODY]   call the mock's control API, print the reply
 #   sms_cleanup               stop the cluster, kill the mock, remove $SMS_WORK
@@ -117,7 +117,7 @@ sms_psql() {
 }
 
 sms_mock_start() {
-  python3 "$SMS_REPO/test/mock_provider.py" --port 0 --quiet \
+  python3 "$SMS_REPO/test/mock" --port 0 --quiet \
     >"$SMS_WORK/mock.out" 2>"$SMS_WORK/mock.err" &
   SMS_MOCK_PID=$!
   local _

@@ -19,7 +19,7 @@ our @EXPORT = qw(start_mock stop_mock mock_reset mock_requests mock_count mock_f
 
 my $json = JSON::PP->new->canonical;
 my $http = HTTP::Tiny->new(timeout => 30, keep_alive => 0);
-my $mock_script = File::Spec->rel2abs(dirname(__FILE__) . '/../mock_provider.py');
+my $mock_script = File::Spec->rel2abs(dirname(__FILE__) . '/../mock');
 
 # mocks still running; killed at exit too (a bailed-out test would otherwise
 # wait forever on the mock's pipe)
@@ -30,7 +30,7 @@ END
 	kill 'TERM', keys %running_mocks if %running_mocks;
 }
 
-# Start test/mock_provider.py on a free port; returns { pid, port, url }.
+# Start the mock (test/mock) on a free port; returns { pid, port, url }.
 sub start_mock
 {
 	my (%opts) = @_;

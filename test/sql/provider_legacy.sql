@@ -1,6 +1,6 @@
 --
 -- provider_legacy: every SQL function on the legacy sms.ir White SMS API
--- (provider smsir_legacy, seed 003) against the mock (test/mock_legacy.py):
+-- (provider smsir_legacy, seed 003) against the mock (test/mock/legacy.py):
 -- the token (fetch, reuse, expiry, bad secret), sends, delivery status with
 -- the Persian DeliveryStatus strings, credit, sms_api, IsSuccessful:false.
 -- After the reset, BatchKeys are wb-000001 upwards and recipient ids

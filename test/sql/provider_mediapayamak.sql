@@ -1,6 +1,6 @@
 --
 -- provider_mediapayamak: every SQL function on the MediaPayamak SOAP provider
--- (seed 002) against the mock (test/mock_mediapayamak.py).  After the reset,
+-- (seed 002) against the mock (test/mock/mediapayamak.py).  After the reset,
 -- recIds are 1000000001 upwards.  The user name "test-user+<switch>" makes the
 -- mock return a result code (codeN) or an odd but valid XML reply (prefix,
 -- ws, empty, nil), or a bad one (xxe, garbage).

@@ -1,6 +1,6 @@
 --
 -- provider_smsafzar: every SQL function on the smsafzar provider (seed 001)
--- against the mock (test/mock_smsafzar.py).  After the reset, batch ids are
+-- against the mock (test/mock/smsafzar.py).  After the reset, batch ids are
 -- 00000000-0000-4000-a000-000000000001 upwards and message ids
 -- 00000000-0000-4000-b000-000000000001 upwards; every part costs "1,800".
 --

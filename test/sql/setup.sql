@@ -3,7 +3,7 @@
 --
 -- pg_regress runs the suites in order in one database, so everything made
 -- here stays for validation, send, status, errors and security.  The mock
--- provider (test/mock_provider.py) listens at sms_ir.base_url; the suites
+-- provider (test/mock) listens at sms_ir.base_url; the suites
 -- drive it through sms_ir.sms_api('...', '/__mock/...').
 --
 CREATE EXTENSION sms_ir;

@@ -1,5 +1,5 @@
-"""Strict fake of the MediaPayamak SOAP web service (seed 002), loaded by
-test/mock_provider.py.
+"""Strict fake of the MediaPayamak SOAP web service (seed 002), served by
+test/mock (base.py).
 
 WCF BasicHttpBinding at POST /SendService.svc:
   - Content-Type must be text/xml; charset=utf-8 (else 415, as WCF does);
@@ -17,19 +17,22 @@ WCF BasicHttpBinding at POST /SendService.svc:
 Methods (reply shapes from the service's WSDL, SPEC §3.1): SendSMS (result,
 recId long[], status base64 byte[]), SendSmsLikeToLike (messageContents
 string[] parallel to toNumbers; result and ONE smsId int, no recId/status),
-GetCredit, GetDelivery, GetSenderNumbers (ONE string holding the lines),
+GetCredit, GetDelivery, GetDeliveryLikeToLike (smsId int -> result int,
+numbers string[] as a:string items, deliveryStatus int[] as a:int items,
+parallel to numbers), GetSenderNumbers (ONE string holding the lines),
 GetMessages (MessageInfo[] in the SMSPanel.Domain.Models data contract, every
 field in WCF's alphabetical order), GetInboxCount.  Result codes as the seed lists them: SendSMS 1 for bad
 credentials, 3 for a sender that is not one of LINES, 5 for > 100 numbers,
 7 for a text containing FILTERED; GetCredit -1 for bad credentials.
 
 Behaviour switches in the user name, "test-user+<switch>" (password test-pass):
-  codeN      the send methods return result code N
+  codeN      the send methods return result code N (any N: code8 no credit,
+             code23 the unofficial "temporary" code, ...)
   inactive   GetCredit returns -2
   prefix     replies use other prefixes (soapenv:, t:, arr:) and a Header
   ws         replies are indented, with an XML declaration, comments and CDATA
-  empty      array results are empty elements
-  nil        array results are i:nil="true"
+  empty      array results are empty elements (GetDeliveryLikeToLike too)
+  nil        array results are i:nil="true" (GetDeliveryLikeToLike too)
   xxe        the reply has a DOCTYPE with an external entity used in the result
   garbage    the reply is not XML
   allzero    every status byte of a send is 0
@@ -40,7 +43,13 @@ Not in the seed, decided here and in src/provider_mediapayamak.c:
   - GetDelivery(recId): the state is the last digit of the recipient's number
     (7 -> 1 delivered); recIds 8000000095..8000000112 report code recId -
     8000000100 (so -5..12; 12 is a code the seed does not list); unknown recIds -2.
-  - SendSmsLikeToLike smsIds are 2000001 upwards.
+  - SendSmsLikeToLike smsIds are 2000001 upwards; the mock remembers the
+    numbers of each.  GetDeliveryLikeToLike(smsId) answers result 0 with those
+    numbers in send order and, for each, the state GetDelivery's rule gives
+    (last digit, 7 -> 1; 11 "not sent" for a number that is not a mobile).
+    An smsId never issued: result -2 (the seed's "no message with this id"
+    delivery code; our guess for this method) with empty arrays.  Bad
+    credentials: a s:Client fault, as GetDelivery.
   - GetCredit 12345.5; GetSenderNumbers LINES joined with "," (the separator
     is not in the WSDL: a guess); ActionDateTime values without an offset.
   - Undocumented methods answer bad credentials with a s:Client fault.
@@ -52,6 +61,8 @@ import threading
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
 
+from base import Reply
+
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 TNS = "http://tempuri.org/"
 ARR = "http://schemas.microsoft.com/2003/10/Serialization/Arrays"
@@ -61,6 +72,7 @@ USER = "test-user"
 PASSWORD = "test-pass"
 LINES = ("30004505000017", "10001000")
 MOBILE_RX = re.compile(r"(?:09|9|989)([0-9]{9})")
+UNKNOWN_SMS_ID = -2   # GetDeliveryLikeToLike result for an smsId never issued (our guess)
 
 SEND_PARAMS = ["userName", "password", "fromNumber", "toNumbers", "messageContent", "isFlash"]
 PARAMS = {
@@ -69,6 +81,7 @@ PARAMS = {
                           "messageContents", "isFlash"],
     "GetCredit": ["userName", "password"],
     "GetDelivery": ["userName", "password", "recId"],
+    "GetDeliveryLikeToLike": ["userName", "password", "smsId"],
     "GetSenderNumbers": ["userName", "password"],
     "GetMessages": ["userName", "password", "messageType", "fromNumbers", "index", "count"],
     "GetInboxCount": ["userName", "password", "isRead"],
@@ -102,9 +115,9 @@ class MediaPayamak:
     name = "mediapayamak"
     prefixes = ("/SendService.svc",)
 
-    def __init__(self, mock, reply_cls):
+    def __init__(self, mock):
         self.mock = mock
-        self.Reply = reply_cls
+        self.Reply = Reply
         self.lock = threading.RLock()
         self.reset()
 
@@ -113,6 +126,7 @@ class MediaPayamak:
             self.next_rec = 1000000001
             self.next_sms = 2000001
             self.recs = {}  # recId -> mobile
+            self.ltl = {}   # SendSmsLikeToLike smsId -> [toNumbers], in send order
 
     # --- replies -------------------------------------------------------------
     def xml(self, status, text):
@@ -254,6 +268,7 @@ class MediaPayamak:
                 with self.lock:
                     sms_id = self.next_sms
                     self.next_sms += 1
+                    self.ltl[sms_id] = list(args["toNumbers"])
             return ("<%sResult>%d</%sResult><smsId>%d</smsId>"
                     % (method, code, method, sms_id))
         ids, status = [], []
@@ -294,8 +309,34 @@ class MediaPayamak:
         else:
             with self.lock:
                 n = self.recs.get(rec)
-            code = -2 if n is None else {"7": 1}.get(n[-1], int(n[-1]))
+            code = -2 if n is None else self.delivery_of(n)
         return "<GetDeliveryResult>%d</GetDeliveryResult>" % code
+
+    @staticmethod
+    def delivery_of(number):
+        """The delivery code GetDelivery and GetDeliveryLikeToLike report for
+        a number: its last digit, 7 -> 1 (delivered); 11 (not sent) for a
+        number that is not a mobile."""
+        if MOBILE_RX.fullmatch(number) is None:
+            return 11
+        return {"7": 1}.get(number[-1], int(number[-1]))
+
+    def m_GetDeliveryLikeToLike(self, args, good, switch):
+        if not good:
+            raise Fault("s:Client", "invalid user name or password")
+        if not re.fullmatch(r"-?[0-9]{1,10}", args["smsId"]) \
+                or not -2 ** 31 <= int(args["smsId"]) < 2 ** 31:
+            raise Fault("a:DeserializationFailed", "smsId must be an int")
+        with self.lock:
+            numbers = self.ltl.get(int(args["smsId"]))
+        code = 0
+        if numbers is None:
+            code, numbers = UNKNOWN_SMS_ID, []
+        arr_switch = switch if switch in ("empty", "nil") else ""
+        return ("<GetDeliveryLikeToLikeResult>%d</GetDeliveryLikeToLikeResult>%s%s" % (
+            code, self.array("numbers", "string", numbers, arr_switch),
+            self.array("deliveryStatus", "int", [self.delivery_of(n) for n in numbers],
+                       arr_switch)))
 
     def m_GetSenderNumbers(self, args, good, switch):
         if not good:

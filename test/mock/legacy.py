@@ -1,4 +1,4 @@
-"""Strict fake of the legacy sms.ir "White SMS" API (seed 003), loaded by test/mock_provider.py.
+"""Strict fake of the legacy sms.ir "White SMS" API (seed 003), served by test/mock (base.py).
 
 Every path is under /users/v1/.  Auth: POST Token/GetToken {UserApiKey, SecretKey}
 (the mock's API key, test-secret) -> {TokenKey, IsSuccessful, Message, ErrorCode};
@@ -38,6 +38,8 @@ import json
 import re
 import secrets
 import threading
+
+from base import Reply
 
 SECRET = "test-secret"
 PREFIX = "/users/v1/"
@@ -82,9 +84,9 @@ class SmsIrLegacy:
         "draftmessage/getdraftmessages": ("GET", "drafts"),
     }
 
-    def __init__(self, mock, reply_cls):
+    def __init__(self, mock):
         self.mock = mock
-        self.Reply = reply_cls
+        self.Reply = Reply
         self.lock = threading.RLock()
         self.tokens = {}          # token -> remaining uses (None: unlimited)
         self.tokens_issued = 0
