@@ -8,9 +8,10 @@
  * Every other reply is {errorCode, errorMessage, validationErrors?[{field,
  * errorMessage}]}.
  *
- * The API sends to one recipient per request, so max_recipients is 1 and
- * sms_send_bulk/like_to_like run their requests concurrently
- * (send_concurrency).  Recipients are sent as 09xxxxxxxxx, one of the forms
+ * sms_send_bulk/like_to_like go through POST /messages/send/bulk, up to 100
+ * recipients a request; more than 100 are requests run concurrently
+ * (send_concurrency).  The cost of a bulk send is the sum of its messages'
+ * whole-rial costs (NULL when one is missing or fractional).  Recipients are sent as 09xxxxxxxxx, one of the forms
  * the seed lists; the sender is sent as given (sms_ir.line_number or the
  * argument).
  *
@@ -24,6 +25,9 @@
 
 #include "mobile.h"
 #include "provider_rest.h"
+
+/* digits of one message's cost that sum safely in an int64 over 100 messages */
+#define SMS_COST_MAX_DIGITS 15
 
 /* errorCode values the seed and smsafzar's manual document */
 static const SmsCodeInfo smsafzar_codes[] = {
@@ -99,17 +103,28 @@ add_send_time(const SmsArgs *args, struct json_object *body)
 		json_object_object_add(body, "sendTimestamp", json_object_new_int64(args->send_at));
 }
 
-/* BULK and LIKE_TO_LIKE: one recipient per request (max_recipients = 1) */
+/*
+ * BULK and LIKE_TO_LIKE: POST /messages/send/bulk, up to max_recipients in
+ * one request.  One sender for all; one text for all (bulk) or one per
+ * recipient (like-to-like).
+ */
 static void
 build_send(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
 {
-	struct json_object *body = send_body(args, cfg);
+	struct json_object *body = sms_json_new_object();
+	const char *sender = sender_of(args, cfg);
 
-	json_object_object_add(body, "content",
-						   json_object_new_string(args->op == SMS_OP_BULK ?
-												  args->message : args->messages[0]));
+	if (sender)
+		json_object_object_add(body, "senderNumbers",
+							   sms_rest_string_array((char *const *) &sender, 1));
+	json_object_object_add(body, "recipientNumbers",
+						   sms_rest_string_array(args->mobiles, args->nmobiles));
+	json_object_object_add(body, "contents",
+						   args->op == SMS_OP_BULK ?
+						   sms_rest_string_array(&args->message, 1) :
+						   sms_rest_string_array(args->messages, args->nmobiles));
 	add_send_time(args, body);
-	smsafzar_request(req, cfg, "POST", "/messages/send", body);
+	smsafzar_request(req, cfg, "POST", "/messages/send/bulk", body);
 }
 
 /* VERIFY and TEMPLATE */
@@ -319,6 +334,55 @@ read_send(const SmsArgs *args, const void *payload, SmsReply *reply)
 	return true;
 }
 
+/* Add a whole-rial cost to *total; false when it is absent, fractional or too large. */
+static bool
+add_cost(int64 *total, const char *cost)
+{
+	size_t		len = cost ? strlen(cost) : 0;
+
+	if (len == 0 || len > SMS_COST_MAX_DIGITS || strspn(cost, "0123456789") != len)
+		return false;
+	*total += strtoll(cost, NULL, 10);
+	return true;
+}
+
+/*
+ * /messages/send/bulk: {batchId, messages: [{sentMessageId, parts, cost,
+ * messageStatus, ...}]}, one per recipient in input order (README: the
+ * manual does not show this reply; read as the template reply with a list).
+ * cost is the sum; status the first message's.
+ */
+static bool
+read_bulk(const SmsArgs *args, const void *payload, SmsReply *reply)
+{
+	struct json_object *obj = (struct json_object *) payload;
+	struct json_object *msgs = sms_json_get_ci(obj, "messages");
+	int64		total = 0;
+	bool		summed = true;
+	size_t		n;
+
+	reply->pack_id = sms_json_scalar_text(sms_json_get_ci(obj, "batchId"));
+	if (reply->pack_id == NULL || msgs == NULL || !json_object_is_type(msgs, json_type_array))
+		return false;
+	n = json_object_array_length(msgs);
+	if (n != (size_t) args->nmobiles)
+		return false;
+	reply->message_ids = palloc(sizeof(char *) * Max(n, 1));
+	for (size_t i = 0; i < n; i++)
+	{
+		struct json_object *m = json_object_array_get_idx(msgs, i);
+		char	   *id = sms_json_scalar_text(sms_json_get_ci(m, "sentMessageId"));
+
+		if (id == NULL)
+			return false;
+		reply->message_ids[reply->nmessage_ids++] = id;
+		summed = summed && add_cost(&total, sms_rest_amount(sms_json_get_ci(m, "cost"),
+														SMS_AMOUNT_THOUSANDS));
+	}
+	reply->cost = summed ? psprintf(INT64_FORMAT, total) : NULL;
+	return true;
+}
+
 /* {"messages": [...]} or a bare array; ids the provider does not know are left out */
 static bool
 read_status(const SmsArgs *args, const void *payload, SmsReply *reply)
@@ -398,7 +462,8 @@ smsafzar_check_config(const SmsConfig *cfg, SmsConfigProblem *problem)
 const SmsProvider sms_provider_smsafzar = {
 	.name = "smsafzar",
 	.default_base_url = "https://api.smsafzar.ir",
-	.max_recipients = 1,
+	/* /messages/send/bulk: at most 100 recipients a request */
+	.max_recipients = 100,
 	.param_value_max = 100,
 	/* the seed: sendTimestamp must be later than now; one minute of margin */
 	.send_at_min_ahead = 60,
@@ -406,8 +471,8 @@ const SmsProvider sms_provider_smsafzar = {
 	.send_concurrency = 10,
 	.max_status_ids = 100,
 	.ops = {
-		[SMS_OP_BULK] = {build_send, read_send},
-		[SMS_OP_LIKE_TO_LIKE] = {build_send, read_send},
+		[SMS_OP_BULK] = {build_send, read_bulk},
+		[SMS_OP_LIKE_TO_LIKE] = {build_send, read_bulk},
 		[SMS_OP_VERIFY] = {build_template, read_send},
 		[SMS_OP_TEMPLATE] = {build_template, read_send},
 		[SMS_OP_STATUS] = {build_status, read_status},

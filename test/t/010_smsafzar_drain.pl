@@ -35,20 +35,22 @@ is($reqs->[0]{headers}{'x-api-key'}, 'test-key', 'X-Api-Key header');
 is( sql("SELECT result->'message_ids'->>0 = '00000000-0000-4000-b000-000000000001' FROM sms_ir.outbox WHERE id = $tid"),
 	't', 'message id recorded');
 
-# a bulk to three recipients: three rows, three requests, all sent
+# a bulk to three recipients: one row, ONE /messages/send/bulk request, sent
 mock_reset($mock);
 my $n = sql(
 	"SELECT count(*) FROM sms_ir.queue_bulk('Sale', ARRAY['09121000001', '09121000002', '09121000003'])");
-is($n, '3', 'queue_bulk made one row per recipient');
-ok( wait_until(sub { sql("SELECT count(*) FROM sms_ir.outbox WHERE kind = 'bulk' AND status = 'sent'") == 3 },
+is($n, '1', 'queue_bulk made one row for the three recipients');
+ok( wait_until(sub { sql("SELECT count(*) FROM sms_ir.outbox WHERE kind = 'bulk' AND status = 'sent'") == 1 },
 		10),
-	'all three bulk rows sent');
+	'the bulk row sent');
 $reqs = mock_requests($mock, '/messages/send');
-is(scalar(@$reqs), 3, 'three send requests');
-is( join(',', sort map { $_->{body}{recipientNumber} } @$reqs),
-	'09121000001,09121000002,09121000003', 'one request per recipient');
-is(scalar(grep { $_->{body}{content} eq 'Sale' && $_->{path} eq '/messages/send' } @$reqs),
-	3, 'each a POST /messages/send with the content');
+is(scalar(@$reqs), 1, 'one send request');
+is( join(',', @{ $reqs->[0]{body}{recipientNumbers} }),
+	'09121000001,09121000002,09121000003', 'every recipient in it, in order');
+is( $reqs->[0]{path} . ' ' . join(',', @{ $reqs->[0]{body}{contents} }),
+	'/messages/send/bulk Sale', 'a POST /messages/send/bulk with the one text');
+is(sql("SELECT jsonb_array_length(result->'message_ids') FROM sms_ir.outbox WHERE kind = 'bulk'"),
+	'3', 'a message id per recipient recorded');
 
 # a documented permanent rejection fails its row at once
 my $bad = sql("SELECT sms_ir.queue_template('09121234567', 'NoSuchTpl', '{\"code\": \"1\"}')");
