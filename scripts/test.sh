@@ -37,6 +37,11 @@ set -uo pipefail
 cd "$1"
 status=0
 
+# The mocks check themselves first (test/mock/selftest.py, under a second).
+if ! python3 test/mock/selftest.py; then
+  status=1
+fi
+
 # pg_regress suites talk to a mock provider on a free port.
 python3 test/mock --port 0 --quiet > mock.out 2> mock.err &
 mock_pid=$!

@@ -16,6 +16,7 @@ Providers, dispatched by path prefix (case-insensitive), one module each:
     /users/v1/                    legacy sms.ir "White SMS"      legacy.py
 
 Pure standard library.  Also runs as `python3 -m mock` from test/.
+`python3 test/mock/selftest.py` checks the mocks themselves (scripts/test.sh runs it).
 """
 
 import argparse
