@@ -23,6 +23,7 @@ char	   *sms_ir_bearer_token = NULL;
 char	   *sms_ir_secret_key = NULL;
 char	   *sms_ir_username = NULL;
 char	   *sms_ir_password = NULL;
+char	   *sms_ir_domain = NULL;
 char	   *sms_ir_line_number = NULL;
 char	   *sms_ir_base_url = NULL;
 int			sms_ir_timeout_ms = 10000;
@@ -104,7 +105,7 @@ sms_ir_define_gucs(void)
 							   NULL, NULL, NULL);
 
 	DefineCustomStringVariable("sms_ir.username",
-							   "User name of the provider account (secret; mediapayamak).",
+							   "User name of the provider account (secret; mediapayamak, smsafzar token login).",
 							   "Sent as userName in every MediaPayamak SOAP request.  Readable and settable by superusers only.",
 							   &sms_ir_username,
 							   "",
@@ -112,9 +113,17 @@ sms_ir_define_gucs(void)
 							   NULL, NULL, NULL);
 
 	DefineCustomStringVariable("sms_ir.password",
-							   "Password of the provider account (secret; mediapayamak).",
+							   "Password of the provider account (secret; mediapayamak, smsafzar token login).",
 							   "Sent as password in every MediaPayamak SOAP request.  Readable and settable by superusers only.",
 							   &sms_ir_password,
+							   "",
+							   PGC_SUSET, SECRET_FLAGS,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("sms_ir.domain",
+							   "Domain of the provider account (secret; smsafzar token login).",
+							   "Sent as domain, with sms_ir.username and sms_ir.password, to POST /auth/token.  Readable and settable by superusers only.",
+							   &sms_ir_domain,
 							   "",
 							   PGC_SUSET, SECRET_FLAGS,
 							   NULL, NULL, NULL);

@@ -13,6 +13,7 @@ extern char *sms_ir_bearer_token;
 extern char *sms_ir_secret_key;
 extern char *sms_ir_username;
 extern char *sms_ir_password;
+extern char *sms_ir_domain;
 extern char *sms_ir_line_number;
 extern char *sms_ir_base_url;
 extern int	sms_ir_timeout_ms;

@@ -43,7 +43,8 @@ sms_try_current_config(const SmsProvider *provider, SmsConfig *cfg,
 		sms_secret_resolve("sms_ir.bearer_token", sms_ir_bearer_token, &cfg->bearer_token, problem) &&
 		sms_secret_resolve("sms_ir.secret_key", sms_ir_secret_key, &cfg->secret_key, problem) &&
 		sms_secret_resolve("sms_ir.username", sms_ir_username, &cfg->username, problem) &&
-		sms_secret_resolve("sms_ir.password", sms_ir_password, &cfg->password, problem);
+		sms_secret_resolve("sms_ir.password", sms_ir_password, &cfg->password, problem) &&
+		sms_secret_resolve("sms_ir.domain", sms_ir_domain, &cfg->domain, problem);
 }
 
 /*

@@ -83,6 +83,7 @@ typedef struct SmsConfig
 	const char *token;		/* session token (providers with token hooks), or NULL */
 	const char *username;		/* sms_ir.username, "" when not set (mediapayamak) */
 	const char *password;		/* sms_ir.password, "" when not set (mediapayamak) */
+	const char *domain;			/* sms_ir.domain, "" when not set (smsafzar login) */
 } SmsConfig;
 
 #define SMS_MAX_HEADERS 6

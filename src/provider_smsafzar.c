@@ -26,6 +26,9 @@
 #include "mobile.h"
 #include "provider_rest.h"
 
+/* longest token that goes into the Authorization header */
+#define SMS_TOKEN_MAX_LEN 4096
+
 /* digits of one message's cost that sum safely in an int64 over 100 messages */
 #define SMS_COST_MAX_DIGITS 15
 
@@ -68,7 +71,9 @@ sender_of(const SmsArgs *args, const SmsConfig *cfg)
 static void
 auth_headers(SmsRequest *req, const SmsConfig *cfg)
 {
-	if (cfg->bearer_token != NULL && cfg->bearer_token[0] != '\0')
+	if (cfg->token != NULL && cfg->token[0] != '\0')
+		req->headers[req->nheaders++] = psprintf("Authorization: Bearer %s", cfg->token);
+	else if (cfg->bearer_token != NULL && cfg->bearer_token[0] != '\0')
 		req->headers[req->nheaders++] = psprintf("Authorization: Bearer %s", cfg->bearer_token);
 	else
 		req->headers[req->nheaders++] = psprintf("X-Api-Key: %s", cfg->api_key);
@@ -449,13 +454,80 @@ smsafzar_parse_reply(const SmsArgs *args, long http_status, const char *body,
 		sms_json_release(obj);
 }
 
+/*
+ * Token login: POST /auth/token {userName, password, domain} when
+ * sms_ir.username and sms_ir.password are set and no static
+ * sms_ir.bearer_token is; src/token.c caches the token and fetches a new one
+ * when a call is refused with 401.
+ */
+static bool
+smsafzar_uses_token(const SmsConfig *cfg)
+{
+	return cfg->bearer_token[0] == '\0' && cfg->username[0] != '\0' &&
+		cfg->password[0] != '\0';
+}
+
+static void
+smsafzar_build_token_request(const SmsConfig *cfg, SmsRequest *req)
+{
+	struct json_object *body = sms_json_new_object();
+
+	json_object_object_add(body, "userName", json_object_new_string(cfg->username));
+	json_object_object_add(body, "password", json_object_new_string(cfg->password));
+	json_object_object_add(body, "domain", json_object_new_string(cfg->domain));
+	req->headers[req->nheaders++] = "Cache-Control: no-cache";
+	sms_rest_request(req, cfg, "POST", "/auth/token", body, false);
+}
+
+/*
+ * The token reply is not in our copy of the manual (README guesses): read
+ * {token} (also accessToken / access_token), a string that can go into a
+ * header; errors as every other smsafzar reply, a refusal being an auth
+ * failure.
+ */
+static void
+smsafzar_parse_token_reply(long http_status, const char *body, size_t len,
+						   SmsReply *reply)
+{
+	struct json_object *obj = sms_rest_reply_begin(reply, body, len);
+
+	if (http_status >= 200 && http_status < 300)
+	{
+		static const char *const names[] = {"token", "accessToken", "access_token"};
+		char	   *token = NULL;
+
+		for (size_t i = 0; i < lengthof(names) && token == NULL; i++)
+		{
+			struct json_object *t = sms_json_get_ci(obj, names[i]);
+
+			if (t != NULL && json_object_is_type(t, json_type_string))
+				token = sms_json_scalar_text(t);
+		}
+		if (token == NULL || token[0] == '\0' || strlen(token) > SMS_TOKEN_MAX_LEN ||
+			strpbrk(token, "\r\n") != NULL)
+			sms_set_error(reply, SMS_ERR_BAD_REPLY, (int) http_status, NULL,
+						  "token reply has no usable token", NULL);
+		else
+			reply->token = token;
+	}
+	else
+	{
+		error_reply(reply, http_status, obj);
+		/* a refused login is bad credentials, whatever the code */
+		if (http_status == 400 || http_status == 401 || http_status == 403)
+			reply->err.cls = SMS_ERR_AUTH;
+	}
+	if (obj != NULL)
+		sms_json_release(obj);
+}
+
 static bool
 smsafzar_check_config(const SmsConfig *cfg, SmsConfigProblem *problem)
 {
-	if (cfg->api_key[0] != '\0' || cfg->bearer_token[0] != '\0')
+	if (cfg->api_key[0] != '\0' || cfg->bearer_token[0] != '\0' || smsafzar_uses_token(cfg))
 		return true;
 	problem->message = "neither sms_ir.api_key nor sms_ir.bearer_token is set";
-	problem->hint = "A superuser sets one with ALTER SYSTEM SET sms_ir.api_key = 'file:/path/to/key' and SELECT pg_reload_conf().";
+	problem->hint = "A superuser sets one with ALTER SYSTEM SET sms_ir.api_key = 'file:/path/to/key' (or sms_ir.username, sms_ir.password and sms_ir.domain for a token login) and SELECT pg_reload_conf().";
 	return false;
 }
 
@@ -487,5 +559,8 @@ const SmsProvider sms_provider_smsafzar = {
 	},
 	.parse_reply = smsafzar_parse_reply,
 	.check_config = smsafzar_check_config,
-	.auth_hint = "Check the secret behind sms_ir.api_key, or sms_ir.bearer_token when set: the file its 'file:' reference names, or its inline value.",
+	.auth_hint = "Check the secret behind sms_ir.api_key, or sms_ir.bearer_token when set, or sms_ir.username/password/domain for a token login: the file its 'file:' reference names, or its inline value.",
+	.build_token_request = smsafzar_build_token_request,
+	.parse_token_reply = smsafzar_parse_token_reply,
+	.uses_token = smsafzar_uses_token,
 };

@@ -1,6 +1,6 @@
 /*
  * secret.c -- the values of the secret settings (api_key, secret_key,
- * bearer_token, username, password).
+ * bearer_token, username, password, domain).
  *
  * A secret setting holds either the secret itself ("inline") or a reference
  * to a file that holds it: 'file:/absolute/path'.  With a reference no

@@ -48,8 +48,8 @@ sms_token_apply(const SmsProvider *provider, SmsConfig *cfg,
 	if (!sms_provider_uses_token(provider, cfg))
 		return true;
 
-	key = psprintf("%s\x01%s\x01%s\x01%s\x01%s\x01%s", provider->name, cfg->base_url,
-				   cfg->api_key, cfg->secret_key, cfg->username, cfg->password);
+	key = psprintf("%s\x01%s\x01%s\x01%s\x01%s\x01%s\x01%s", provider->name, cfg->base_url,
+				   cfg->api_key, cfg->secret_key, cfg->username, cfg->password, cfg->domain);
 	if (cached_key != NULL && strcmp(cached_key, key) == 0)
 	{
 		explicit_bzero(key, strlen(key));

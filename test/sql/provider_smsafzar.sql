@@ -250,5 +250,36 @@ SELECT sms_test.fail($$SELECT * FROM sms_ir.sms_lines()$$);
 SELECT sms_ir.sms_api('GET', '/account/balance');
 SELECT sms_test.fail($$SELECT sms_ir.sms_api('GET', '/messages/nothing-here')$$);
 
+------------------------------------------------------------------------
+-- token login: POST /auth/token {userName, password, domain} once, the
+-- token sent as Bearer, a new one fetched when the provider refuses it
+------------------------------------------------------------------------
+SET sms_ir.username = 'test-user';
+SET sms_ir.password = 'test-pass';
+SET sms_ir.domain = 'test-domain';
+-- (this control call fetches a token; the reset clears the log and forgets
+-- the mock's tokens, so the first call below is refused and logs in again)
+SELECT sms_ir.sms_api('POST', '/__mock/reset');
+SELECT sms_ir.sms_credit() > 0 AS credit_with_token;
+SELECT sms_ir.sms_credit() > 0 AS again_same_token;
+SELECT e ->> 'method' AS method, e ->> 'path' AS path, e ->> 'reply_status' AS status,
+       e -> 'headers' ->> 'authorization' ~ '^Bearer ' AND
+       e -> 'headers' ->> 'authorization' <> 'Bearer test-bearer' AS issued_bearer,
+       e -> 'headers' ->> 'x-api-key' IS NULL AS no_key
+  FROM jsonb_array_elements(sms_ir.sms_api('GET', '/__mock/requests')) e;
+SELECT sms_ir.sms_api('POST', '/__mock/smsafzar/expire_tokens') ->> 'ok' AS expired;
+SELECT sms_ir.sms_api('POST', '/__mock/reset');
+-- the expired token: 401, one login, the call again
+SELECT sms_ir.sms_credit() > 0 AS credit_after_refresh;
+SELECT e ->> 'method' AS method, e ->> 'path' AS path, e ->> 'reply_status' AS status,
+       CASE WHEN jsonb_typeof(e -> 'body') = 'object' THEN (e -> 'body') - 'password'::text END AS body
+  FROM jsonb_array_elements(sms_ir.sms_api('GET', '/__mock/requests')) e;
+-- a wrong password: the login is refused, 28000
+SET sms_ir.password = 'wrong';
+SELECT sms_test.fail($$SELECT sms_ir.sms_credit()$$);
+RESET sms_ir.username;
+RESET sms_ir.password;
+RESET sms_ir.domain;
+
 RESET sms_ir.provider;
 SHOW sms_ir.provider;
