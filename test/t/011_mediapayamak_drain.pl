@@ -105,6 +105,29 @@ is(sql("SELECT result->>'pack_id' FROM sms_ir.outbox WHERE id = $id"), '2000001'
 is(sql("SELECT result->'message_ids' FROM sms_ir.outbox WHERE id = $id"), '[]',
 	'no message ids (an smsId is not a recId)');
 
+# delivery tracking of the like_to_like row: ONE GetDeliveryLikeToLike(smsId)
+# (the mock reports ...6 -> 6 failed, ...7 -> 1 delivered: mixed final = failed;
+# no mock reset here: it would forget which numbers the smsId went to)
+sql("ALTER SYSTEM SET sms_ir.track_delivery = on");
+sql("SELECT pg_reload_conf()");
+ok( wait_until(
+		sub { sql("SELECT delivery_checked_at IS NOT NULL FROM sms_ir.outbox WHERE id = $id") eq 't' },
+		30),
+	'like_to_like row tracked');
+is(sql("SELECT delivery_status FROM sms_ir.outbox WHERE id = $id"), 'failed',
+	'one delivered and one not delivered: failed');
+$reqs = mock_requests($mock, '/SendService.svc');
+my @ltl = grep { ($_->{headers}{soapaction} // '') =~ /GetDeliveryLikeToLike/ } @$reqs;
+ok(scalar(@ltl) >= 1, 'reports asked with GetDeliveryLikeToLike');
+like($ltl[0]{body} // '', qr{<smsId>2000001</smsId>}, 'for the smsId');
+is( scalar(
+		grep { ($_->{headers}{soapaction} // '') =~ /GetDelivery"/ && ($_->{body} // '') =~ /2000001/ }
+		  @$reqs),
+	0,
+	'never GetDelivery with the smsId');
+sql("ALTER SYSTEM RESET sms_ir.track_delivery");
+sql("SELECT pg_reload_conf()");
+
 stop_mock($mock);
 $node->stop;
 done_testing();
