@@ -123,6 +123,7 @@ typedef struct SmsError
 	char	   *message;		/* provider's message or transport error */
 	char	   *detail;			/* extra detail (e.g. field errors), or NULL */
 	int			retry_after;	/* seconds from Retry-After, -1 if none */
+	bool		retry_next_day; /* a daily limit: try again after Tehran midnight */
 	bool		maybe_sent;		/* a send whose outcome is unknown (hint) */
 } SmsError;
 

@@ -63,6 +63,9 @@
 /* offset of an ActionDateTime without one: Asia/Tehran, +03:30 */
 #define MP_TEHRAN_OFFSET_SECS (3 * 3600 + 30 * 60)
 
+/* send result 4: the daily limit, which resets the next day (Tehran time) */
+#define MP_CODE_DAILY_LIMIT 4
+
 /* return codes of SendSMS / SendBatchSms (seed 002) */
 static const SmsCodeInfo send_codes[] = {
 	{1, SMS_ERR_AUTH, "user name or password is not valid"},
@@ -108,6 +111,7 @@ typedef struct MpPending
 	char		code[32];
 	const char *codep;			/* code, or NULL */
 	const char *message;
+	bool		next_day;		/* the daily limit (code 4): retry tomorrow */
 } MpPending;
 
 static void
@@ -327,6 +331,7 @@ send_code_error(MpPending *pe, int64 code)
 		if (info)
 		{
 			pend(pe, info->cls, codebuf, info->meaning);
+			pe->next_day = code == MP_CODE_DAILY_LIMIT;
 			return;
 		}
 	}
@@ -826,6 +831,7 @@ mp_parse_reply(const SmsArgs *args, long http_status, const char *body,
 		reply->ninbox = 0;
 		reply->number = NULL;
 		sms_set_error(reply, pe.cls, (int) http_status, pe.codep, pe.message, NULL);
+		reply->err.retry_next_day = pe.next_day;
 	}
 }
 

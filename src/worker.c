@@ -312,6 +312,21 @@ retry_time(int attempts, int retry_after)
 	return TimestampTzPlusMilliseconds(GetCurrentTimestamp(), (int64) delay_ms);
 }
 
+/*
+ * The first moment of the next day in Tehran, for a provider's daily limit.
+ * Iran has kept +03:30 all year since 2022 (no daylight saving time).
+ */
+#define TEHRAN_UTC_OFFSET_SECS (3 * SECS_PER_HOUR + 30 * SECS_PER_MINUTE)
+
+static TimestampTz
+next_tehran_day(void)
+{
+	int64		local = (int64) time(NULL) + TEHRAN_UTC_OFFSET_SECS;
+	int64		midnight = (local / SECS_PER_DAY + 1) * SECS_PER_DAY - TEHRAN_UTC_OFFSET_SECS;
+
+	return time_t_to_timestamptz((pg_time_t) midnight);
+}
+
 /* outbox.result of a successful send */
 static char *
 result_json(const OutboxRow *row, const SmsReply *reply)
@@ -411,6 +426,8 @@ judge(OutboxRow *row)
 	{
 		row->status = "queued";
 		row->next_at = retry_time(row->attempts, reply.err.retry_after);
+		if (reply.err.retry_next_day)
+			row->next_at = Max(row->next_at, next_tehran_day());
 	}
 	else
 		row->status = "failed";

@@ -77,15 +77,23 @@ like(sql("SELECT last_error FROM sms_ir.outbox WHERE id = $id"), qr/provider cod
 	'last_error has the code and its meaning');
 is(sql("SELECT attempts FROM sms_ir.outbox WHERE id = $id"), '1', 'not retried');
 
-# code 4 (daily limit reached) once: temporary, retried with back-off
+# code 4 (daily limit reached): temporary, but the limit resets the next day
+# (Tehran time): the row waits for Tehran midnight, not for the back-off
 mock_reset($mock);
 mock_fault($mock,
 	{ match => '/SendService.svc', kind => 'status', status => 200, count => 1, body => send_reply(4) });
 $id = sql("SELECT sms_ir.queue_bulk('daily limit', ARRAY['09121000005'])");
-ok(wait_until(sub { sql("SELECT status FROM sms_ir.outbox WHERE id = $id") eq 'sent' }, 15),
-	'row with code 4 sent after a retry');
-is(sql("SELECT attempts FROM sms_ir.outbox WHERE id = $id"), '2', 'code 4: two attempts');
-is(scalar(@{ mock_requests($mock, '/SendService.svc') }), 2, 'code 4: two SendSMS calls');
+ok( wait_until(
+		sub { sql("SELECT status = 'queued' AND attempts = 1 FROM sms_ir.outbox WHERE id = $id") eq 't' },
+		15),
+	'row with code 4 queued again after one attempt');
+is( sql(
+		"SELECT next_attempt_at = (date_trunc('day', now() AT TIME ZONE 'Asia/Tehran') + interval '1 day')"
+		  . " AT TIME ZONE 'Asia/Tehran' FROM sms_ir.outbox WHERE id = $id"),
+	't',
+	'code 4: next attempt at the next Tehran midnight');
+is(scalar(@{ mock_requests($mock, '/SendService.svc') }), 1, 'code 4: one SendSMS call so far');
+is(sql("SELECT sms_ir.cancel($id)"), 't', 'the waiting row can be cancelled');
 
 # like_to_like: one SendSmsLikeToLike, answered with one smsId; sent once
 mock_reset($mock);
