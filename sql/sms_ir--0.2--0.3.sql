@@ -28,3 +28,12 @@ ALTER FUNCTION sms_ir.queue_like_to_like(text[], text[], text, timestamptz, text
 -- every other column the extension owns).  COPY, as in a restore, still
 -- writes the dumped ids.
 ALTER TABLE sms_ir.outbox ALTER COLUMN id SET GENERATED ALWAYS;
+
+-- What each provider can do, read from the provider registry's ops tables
+-- (the README capability table is this, with notes).
+CREATE FUNCTION sms_ir.provider_capabilities()
+  RETURNS TABLE(provider text, function text, supported boolean, hint text)
+  AS 'MODULE_PATHNAME', 'sms_provider_capabilities'
+  LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION sms_ir.provider_capabilities() IS
+  'Every provider x operation of this build: supported, or the hint an unsupported call raises with';

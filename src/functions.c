@@ -690,3 +690,37 @@ sms_send_to_contacts(PG_FUNCTION_ARGS)
 	put_send_row(rsinfo, &reply, &progress);
 	return (Datum) 0;
 }
+
+/*
+ * provider_capabilities(): provider x operation from the registry's ops
+ * tables; an unsupported one carries the hint its call raises with.
+ */
+PG_FUNCTION_INFO_V1(sms_provider_capabilities);
+Datum
+sms_provider_capabilities(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int p = 0; p < sms_nproviders; p++)
+	{
+		const SmsProvider *provider = sms_providers[p];
+
+		for (int op = 0; op < SMS_OP_COUNT; op++)
+		{
+			const SmsOpEntry *entry = &provider->ops[op];
+			Datum		values[4];
+			bool		nulls[4] = {false, false, false, false};
+
+			values[0] = CStringGetTextDatum(provider->name);
+			values[1] = CStringGetTextDatum(sms_op_name((SmsOp) op));
+			values[2] = BoolGetDatum(entry->build != NULL);
+			if (entry->build == NULL && entry->hint != NULL)
+				values[3] = CStringGetTextDatum(entry->hint);
+			else
+				nulls[3] = true;
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	return (Datum) 0;
+}

@@ -552,6 +552,8 @@ const SmsProvider sms_provider_smsafzar = {
 		[SMS_OP_CANCEL] = {build_cancel, read_cancel},
 		[SMS_OP_RAW] = {build_raw, sms_rest_read_raw},
 		[SMS_OP_INBOX] = {build_inbox, read_inbox},
+		[SMS_OP_PACK_STATUS] = {.hint = "smsafzar reports per message id: delivery tracking asks "
+			"POST /messages/status."},
 		[SMS_OP_LINES] = {.hint = "smsafzar has no API for listing sender lines: see them in the "
 			"smsafzar panel and set sms_ir.line_number."},
 		[SMS_OP_CONTACTS] = {.hint = "Contact groups belong to the legacy White SMS API "

@@ -233,6 +233,15 @@ SELECT label, sms_test.try(format('SELECT sms_ir.sms_api(%L, %L)', 'GET', p)) LI
                ('tab', E'/v1/\tcredit')) AS t(label, p);
 
 ------------------------------------------------------------------------
+-- provider_capabilities(): provider x operation from the provider registry
+------------------------------------------------------------------------
+SELECT function,
+       string_agg(provider || CASE WHEN supported THEN '+' ELSE '-' END, ' ' ORDER BY provider) AS providers
+  FROM sms_ir.provider_capabilities() GROUP BY function ORDER BY function;
+-- every unsupported combination says what to use instead
+SELECT provider, function FROM sms_ir.provider_capabilities() WHERE NOT supported AND hint IS NULL;
+
+------------------------------------------------------------------------
 -- nothing above reached the provider
 ------------------------------------------------------------------------
 SELECT sms_test.mock_count() AS provider_requests;
