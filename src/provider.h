@@ -315,6 +315,13 @@ typedef enum SmsAmountFormat
 
 extern char *sms_amount_text(const char *raw, SmsAmountFormat fmt);
 
+/*
+ * Tehran's offset from UTC: +03:30 all year (Iran has had no daylight saving
+ * time since 2022).  Provider stamps without an offset and daily limits that
+ * reset at Tehran midnight use it.
+ */
+#define SMS_TEHRAN_UTC_OFFSET_SECS (3 * 3600 + 30 * 60)
+
 /* reply.c: unix seconds from a provider's stamp (ms detected), 0 = none */
 #define SMS_UNIX_SECONDS_PLAUSIBLE INT64CONST(100000000000)
 #define SMS_MSECS_PER_SEC		1000

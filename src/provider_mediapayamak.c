@@ -60,8 +60,6 @@
 /* GetMessages' count: at most this many, this many when not given */
 #define MP_INBOX_MAX 1000
 #define MP_INBOX_DEFAULT 100
-/* offset of an ActionDateTime without one: Asia/Tehran, +03:30 */
-#define MP_TEHRAN_OFFSET_SECS (3 * 3600 + 30 * 60)
 
 /* send result 4: the daily limit, which resets the next day (Tehran time) */
 #define MP_CODE_DAILY_LIMIT 4
@@ -364,7 +362,7 @@ parse_datetime(const char *s, int64 *out)
 {
 	int			y, mo, d, h, mi, sec;
 	int			n = 0;
-	int64		offset = MP_TEHRAN_OFFSET_SECS;
+	int64		offset = SMS_TEHRAN_UTC_OFFSET_SECS;	/* none given: Tehran time */
 	const char *p;
 
 	if (s == NULL || strlen(s) < 19)

@@ -66,12 +66,18 @@ is_digits(const char *s)
 	return s != NULL && s[0] != '\0' && strspn(s, "0123456789") == strlen(s);
 }
 
+static void
+key_header(SmsRequest *req, const SmsConfig *cfg)
+{
+	req->headers[req->nheaders++] = psprintf("X-API-KEY: %s", cfg->api_key);
+}
+
 /* The key header, then the request tail. */
 static void
 smsir_request(SmsRequest *req, const SmsConfig *cfg, const char *method,
 			  const char *path, struct json_object *body)
 {
-	req->headers[req->nheaders++] = psprintf("X-API-KEY: %s", cfg->api_key);
+	key_header(req, cfg);
 	sms_rest_request(req, cfg, method, path, body, false);
 }
 
@@ -177,7 +183,7 @@ build_cancel(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
 static void
 build_raw(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
 {
-	req->headers[req->nheaders++] = psprintf("X-API-KEY: %s", cfg->api_key);
+	key_header(req, cfg);
 	sms_rest_raw_request(req, cfg, args, false);
 }
 

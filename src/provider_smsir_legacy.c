@@ -90,13 +90,19 @@ int_array(const int32 *items, int n)
 	return arr;
 }
 
-/* The token header (none on Token/GetToken, where cfg->token is NULL), then the tail. */
+/* The token header; none on Token/GetToken, where cfg->token is NULL. */
+static void
+token_header(SmsRequest *req, const SmsConfig *cfg)
+{
+	if (cfg->token != NULL && cfg->token[0] != '\0')
+		req->headers[req->nheaders++] = psprintf("x-sms-ir-secure-token: %s", cfg->token);
+}
+
 static void
 legacy_request(SmsRequest *req, const SmsConfig *cfg, const char *method,
 			   const char *path, struct json_object *body)
 {
-	if (cfg->token != NULL && cfg->token[0] != '\0')
-		req->headers[req->nheaders++] = psprintf("x-sms-ir-secure-token: %s", cfg->token);
+	token_header(req, cfg);
 	/* the seed lists Content-Type: application/json for every method */
 	sms_rest_request(req, cfg, method, path, body, true);
 }
@@ -148,8 +154,7 @@ build_credit(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
 static void
 build_raw(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
 {
-	if (cfg->token != NULL && cfg->token[0] != '\0')
-		req->headers[req->nheaders++] = psprintf("x-sms-ir-secure-token: %s", cfg->token);
+	token_header(req, cfg);
 	sms_rest_raw_request(req, cfg, args, true);
 }
 

@@ -312,17 +312,12 @@ retry_time(int attempts, int retry_after)
 	return TimestampTzPlusMilliseconds(GetCurrentTimestamp(), (int64) delay_ms);
 }
 
-/*
- * The first moment of the next day in Tehran, for a provider's daily limit.
- * Iran has kept +03:30 all year since 2022 (no daylight saving time).
- */
-#define TEHRAN_UTC_OFFSET_SECS (3 * SECS_PER_HOUR + 30 * SECS_PER_MINUTE)
-
+/* The first moment of the next day in Tehran, for a provider's daily limit. */
 static TimestampTz
 next_tehran_day(void)
 {
-	int64		local = (int64) time(NULL) + TEHRAN_UTC_OFFSET_SECS;
-	int64		midnight = (local / SECS_PER_DAY + 1) * SECS_PER_DAY - TEHRAN_UTC_OFFSET_SECS;
+	int64		local = (int64) time(NULL) + SMS_TEHRAN_UTC_OFFSET_SECS;
+	int64		midnight = (local / SECS_PER_DAY + 1) * SECS_PER_DAY - SMS_TEHRAN_UTC_OFFSET_SECS;
 
 	return time_t_to_timestamptz((pg_time_t) midnight);
 }
