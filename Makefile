@@ -9,7 +9,8 @@ OBJS = src/sms_ir.o src/guc.o src/mobile.o src/parts.o src/args.o src/json.o src
        src/provider_mediapayamak.o \
        src/provider_smsir_legacy.o src/token.o \
        src/functions.o src/payload.o \
-       src/outbox.o src/launcher.o src/worker.o
+       src/outbox.o src/launcher.o src/worker.o src/worker_pipeline.o src/worker_delivery.o \
+       src/worker_config.o src/outbox_store.o
 DATA = $(wildcard sql/sms_ir--*.sql)
 
 # pg_regress suites (test/sql/NAME.sql + test/expected/NAME.out).  They talk

@@ -7,6 +7,9 @@
  * multi interface with bounded concurrency, an optional token-bucket rate
  * limit and a caller-supplied abort check polled at least every 50 ms; the
  * synchronous path uses it to honour statement cancel and statement_timeout.
+ * The worker's pipeline starts calls one at a time (http_pipe_start) and
+ * collects them as they finish; an http_run meanwhile (a token fetch)
+ * shares the multi handle and its connections.
  *
  * Nothing here prints request headers or bodies: they hold credentials.
  * CURLOPT_VERBOSE is never set.
@@ -30,6 +33,7 @@ typedef struct HttpSlot
 	CURL	   *easy;
 	struct curl_slist *headers;
 	HttpCall   *call;
+	bool		piped;			/* started by http_pipe_start, not http_run */
 	char		errbuf[CURL_ERROR_SIZE];
 	/* a send_once request body, handed to curl through read_cb */
 	const char *body;
@@ -38,8 +42,17 @@ typedef struct HttpSlot
 } HttpSlot;
 
 static CURLM *multi = NULL;
-static HttpSlot *slots = NULL;	/* TopMemoryContext, nslots entries */
+static HttpSlot **slots = NULL;	/* TopMemoryContext, nslots entries */
 static int	nslots = 0;
+
+/*
+ * Pipeline calls that finished while an http_run (a token fetch, say) was
+ * driving the multi handle: kept here until http_pipe_collect hands them
+ * out.  TopMemoryContext, room for nslots.
+ */
+static HttpCall **pipe_finished = NULL;
+static int	npipe_finished = 0;
+static int	npipe_running = 0;
 
 /* token bucket for rate_limit, kept across runs */
 static double bucket_tokens = 1.0;
@@ -62,26 +75,40 @@ http_init(void)
 	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, 64L);
 }
 
-/* Make sure `want` slots exist; new ones get an easy handle each. */
+/*
+ * Make sure `want` slots exist; new ones get an easy handle each.  Each slot
+ * is allocated on its own and never moves: curl holds pointers to it
+ * (CURLOPT_PRIVATE, the error buffer, read_cb's data) while its request is
+ * in flight, and the pipeline adds slots while others are busy.
+ */
 static void
 ensure_slots(int want)
 {
 	if (want <= nslots)
 		return;
 	if (slots == NULL)
-		slots = MemoryContextAllocZero(TopMemoryContext, sizeof(HttpSlot) * want);
+	{
+		slots = MemoryContextAllocZero(TopMemoryContext, sizeof(HttpSlot *) * want);
+		pipe_finished = MemoryContextAllocZero(TopMemoryContext, sizeof(HttpCall *) * want);
+	}
 	else
 	{
-		slots = repalloc(slots, sizeof(HttpSlot) * want);
-		memset(slots + nslots, 0, sizeof(HttpSlot) * (want - nslots));
+		slots = repalloc(slots, sizeof(HttpSlot *) * want);
+		pipe_finished = repalloc(pipe_finished, sizeof(HttpCall *) * want);
 	}
 	for (int i = nslots; i < want; i++)
 	{
-		slots[i].easy = curl_easy_init();
-		if (slots[i].easy == NULL)
+		HttpSlot   *slot = MemoryContextAllocZero(TopMemoryContext, sizeof(HttpSlot));
+
+		slot->easy = curl_easy_init();
+		if (slot->easy == NULL)
+		{
+			pfree(slot);
 			ereport(ERROR,
 					(errcode(ERRCODE_OUT_OF_MEMORY),
 					 errmsg("could not create a libcurl handle")));
+		}
+		slots[i] = slot;
 		nslots = i + 1;
 	}
 }
@@ -95,6 +122,9 @@ release_slot(HttpSlot *slot)
 		curl_multi_remove_handle(multi, slot->easy);
 		slot->call->handle = NULL;
 		slot->call = NULL;
+		if (slot->piped)
+			npipe_running--;
+		slot->piped = false;
 	}
 	slot->body = NULL;
 	if (slot->headers != NULL)
@@ -104,12 +134,53 @@ release_slot(HttpSlot *slot)
 	}
 }
 
-/* Release every busy slot (the calls they point to must still be valid). */
+/*
+ * Release the busy slots of http_run (piped = false) or of the pipeline
+ * (piped = true); the calls they point to must still be valid.  Calls cut
+ * short may have reached the provider already: say so, as finish_call()
+ * does, so that the caller does not take them for unsent (and at_most_once
+ * does not send them twice).
+ */
 static void
-release_all_slots(void)
+release_slots(bool piped)
 {
 	for (int i = 0; i < nslots; i++)
-		release_slot(&slots[i]);
+	{
+		long		request_size = 0;
+
+		HttpSlot   *slot = slots[i];
+
+		if (slot->call == NULL || slot->piped != piped)
+			continue;
+		curl_easy_getinfo(slot->easy, CURLINFO_REQUEST_SIZE, &request_size);
+		slot->call->request_sent = slot->call->request_sent || request_size > 0;
+		release_slot(slot);
+	}
+}
+
+/* A free slot (growing the pool if every one is busy). */
+static HttpSlot *
+free_slot(void)
+{
+	for (int s = 0; s < nslots; s++)
+		if (slots[s]->call == NULL)
+			return slots[s];
+	ensure_slots(nslots + 1);
+	return slots[nslots - 1];
+}
+
+/* Reset a call's outputs before it starts. */
+static void
+init_call(HttpCall *call)
+{
+	initStringInfo(&call->body);
+	call->status = 0;
+	call->retry_after = -1;
+	call->transport = SMS_OK;
+	call->transport_message = NULL;
+	call->request_sent = false;
+	call->done = false;
+	call->handle = NULL;
 }
 
 static size_t
@@ -333,6 +404,41 @@ take_token(double rate, long *wait_ms)
 	return false;
 }
 
+/*
+ * Collect what curl has finished.  A call of http_run is counted in
+ * *finished (and passed to on_done); a pipeline call is kept in
+ * pipe_finished for http_pipe_collect.
+ */
+static void
+read_finished(const HttpRunOptions *opts, int *finished)
+{
+	CURLMsg    *msg;
+	int			queued;
+
+	while ((msg = curl_multi_info_read(multi, &queued)) != NULL)
+	{
+		HttpSlot   *slot = NULL;
+		HttpCall   *call;
+		bool		piped;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &slot);
+		call = slot->call;
+		piped = slot->piped;
+		finish_call(slot, msg->data.result);
+		release_slot(slot);
+		if (piped)
+			pipe_finished[npipe_finished++] = call;
+		else
+		{
+			(*finished)++;
+			if (opts != NULL && opts->on_done)
+				opts->on_done(call, opts->done_arg);
+		}
+	}
+}
+
 /* The body of http_run: start, drive and finish the calls. */
 static bool
 run_calls(HttpCall *calls, int n, const HttpRunOptions *opts)
@@ -343,78 +449,31 @@ run_calls(HttpCall *calls, int n, const HttpRunOptions *opts)
 	int			finished = 0;
 	long		wait_ms = 0;
 
-	ensure_slots(Min(maxc, n));
-
 	for (int i = 0; i < n; i++)
-	{
-		initStringInfo(&calls[i].body);
-		calls[i].status = 0;
-		calls[i].retry_after = -1;
-		calls[i].transport = SMS_OK;
-		calls[i].transport_message = NULL;
-		calls[i].request_sent = false;
-		calls[i].done = false;
-		calls[i].handle = NULL;
-	}
+		init_call(&calls[i]);
 
 	while (finished < n)
 	{
 		int			still_running;
-		CURLMsg    *msg;
-		int			queued;
+		int			before = finished;
 
 		/* start as many as concurrency and the rate limit allow */
 		while (next < n && running < maxc && take_token(opts->rate_limit, &wait_ms))
 		{
-			for (int s = 0; s < nslots; s++)
-			{
-				if (slots[s].call == NULL)
-				{
-					start_call(&slots[s], &calls[next], opts);
-					break;
-				}
-			}
+			start_call(free_slot(), &calls[next], opts);
 			next++;
 			running++;
 		}
 
 		curl_multi_perform(multi, &still_running);
-		while ((msg = curl_multi_info_read(multi, &queued)) != NULL)
-		{
-			HttpSlot   *slot = NULL;
-			HttpCall   *call;
-
-			if (msg->msg != CURLMSG_DONE)
-				continue;
-			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &slot);
-			call = slot->call;
-			finish_call(slot, msg->data.result);
-			release_slot(slot);
-			running--;
-			finished++;
-			if (opts->on_done)
-				opts->on_done(call, opts->done_arg);
-		}
+		read_finished(opts, &finished);
+		running -= finished - before;
 		if (finished >= n)
 			break;
 
 		if (opts->should_abort && opts->should_abort(opts->abort_arg))
 		{
-			/*
-			 * Calls cut short may have reached the provider already: say so,
-			 * as finish_call() does, so that the caller does not take them
-			 * for unsent (and at_most_once does not send them twice).
-			 */
-			for (int s = 0; s < nslots; s++)
-			{
-				long		request_size = 0;
-
-				if (slots[s].call == NULL)
-					continue;
-				curl_easy_getinfo(slots[s].easy, CURLINFO_REQUEST_SIZE, &request_size);
-				slots[s].call->request_sent = request_size > 0;
-			}
-			release_all_slots();
+			release_slots(false);
 			return false;
 		}
 
@@ -426,7 +485,6 @@ run_calls(HttpCall *calls, int n, const HttpRunOptions *opts)
 						wait_ms > 0 ? (int) Min(wait_ms, POLL_MS) : POLL_MS,
 						NULL);
 	}
-	release_all_slots();
 	return true;
 }
 
@@ -438,10 +496,12 @@ run_calls(HttpCall *calls, int n, const HttpRunOptions *opts)
  * memory in write_cb's appendBinaryStringInfo, an on_done callback or
  * should_abort raising) used to leave easy handles attached to the multi
  * handle and slot->call pointing at calls that the error's context reset
- * then frees: the next run's release_all_slots() wrote through those
- * pointers, and curl could call write_cb with a freed HttpCall.  So every
- * slot is released in PG_CATCH, while the calls are still valid (the
- * context reset comes later, in the outer handler), and the error goes on.
+ * then frees: a later run wrote through those pointers, and curl could
+ * call write_cb with a freed HttpCall.  So every slot of this run is
+ * released in PG_CATCH, while the calls are still valid (the context reset
+ * comes later, in the outer handler), and the error goes on.  Pipeline
+ * calls in flight meanwhile keep going (their owner releases them with
+ * http_pipe_abandon); those that finish are kept for http_pipe_collect.
  */
 bool
 http_run(HttpCall *calls, int n, const HttpRunOptions *opts)
@@ -449,18 +509,76 @@ http_run(HttpCall *calls, int n, const HttpRunOptions *opts)
 	volatile bool ok = false;
 
 	http_init();
-	release_all_slots();
 	PG_TRY();
 	{
 		ok = run_calls(calls, n, opts);
 	}
 	PG_CATCH();
 	{
-		release_all_slots();
+		release_slots(false);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	return ok;
+}
+
+void
+http_pipe_start(HttpCall *call, const HttpRunOptions *opts)
+{
+	HttpSlot   *slot;
+
+	http_init();
+	init_call(call);
+	slot = free_slot();
+	start_call(slot, call, opts);
+	slot->piped = true;
+	npipe_running++;
+}
+
+int
+http_pipe_running(void)
+{
+	return npipe_running;
+}
+
+int
+http_pipe_collect(HttpCall **done, int max, long wait_ms)
+{
+	int			n = 0;
+
+	if (multi == NULL)
+		return 0;
+	for (int pass = 0; pass < 2; pass++)
+	{
+		int			still_running;
+		int			ignored = 0;
+
+		curl_multi_perform(multi, &still_running);
+		read_finished(NULL, &ignored);
+		if (npipe_finished > 0 || pass == 1 || wait_ms <= 0 || npipe_running == 0)
+			break;
+		curl_multi_poll(multi, NULL, 0, (int) Min(wait_ms, (long) INT_MAX), NULL);
+	}
+	n = Min(npipe_finished, max);
+	memcpy(done, pipe_finished, sizeof(HttpCall *) * n);
+	memmove(pipe_finished, pipe_finished + n, sizeof(HttpCall *) * (npipe_finished - n));
+	npipe_finished -= n;
+	return n;
+}
+
+void
+http_pipe_abandon(void)
+{
+	if (multi == NULL)
+		return;
+	release_slots(true);
+	npipe_finished = 0;
+}
+
+bool
+http_rate_take(double rate, long *wait_ms)
+{
+	return take_token(rate, wait_ms);
 }
 
 void

@@ -72,4 +72,30 @@ extern void http_run_in_backend(HttpCall *calls, int n, const HttpRunOptions *op
 /* Run one call synchronously in a backend; raises on cancel. */
 extern void http_perform_one(HttpCall *call);
 
+/*
+ * The worker's pipeline: calls started one at a time, collected as they
+ * finish, on the same multi handle (and connections) as http_run.
+ * http_pipe_start never waits; the call and its request must stay valid
+ * until the call is collected or abandoned.
+ */
+extern void http_pipe_start(HttpCall *call, const HttpRunOptions *opts);
+/* pipeline calls started and not yet finished */
+extern int	http_pipe_running(void);
+
+/*
+ * Drive the transfers and hand out up to `max` finished pipeline calls in
+ * done[]; if none has finished, wait up to wait_ms for one.  Returns how
+ * many were handed out.
+ */
+extern int	http_pipe_collect(HttpCall **done, int max, long wait_ms);
+
+/*
+ * Stop every pipeline call not yet collected: done stays false and
+ * request_sent says whether some of it reached the wire.
+ */
+extern void http_pipe_abandon(void);
+
+/* Take a rate_limit token; false (and *wait_ms until one) if none is left. */
+extern bool http_rate_take(double rate, long *wait_ms);
+
 #endif

@@ -1,0 +1,348 @@
+/*
+ * outbox_store.c -- every SQL statement the outbox worker runs (outbox_store.h).
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "pgstat.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "outbox_store.h"
+
+static const char *const status_names[OUTBOX_STATUS_COUNT] = {
+	[OUTBOX_QUEUED] = "queued",
+	[OUTBOX_SENDING] = "sending",
+	[OUTBOX_SENT] = "sent",
+	[OUTBOX_FAILED] = "failed",
+	[OUTBOX_CANCELLED] = "cancelled",
+	[OUTBOX_UNKNOWN] = "unknown",
+};
+
+const char *
+outbox_status_name(OutboxStatus status)
+{
+	Assert(status >= 0 && status < OUTBOX_STATUS_COUNT);
+	return status_names[status];
+}
+
+typedef enum OutboxStatement
+{
+	STMT_RECOVER,
+	STMT_CLAIM_FIRST,
+	STMT_CLAIM_AFTER,
+	STMT_RECORD,
+	STMT_NEXT_DUE,
+	STMT_TRACKED,
+	STMT_RECORD_DELIVERY,
+	STMT_PURGE,
+	STMT_COUNT
+} OutboxStatement;
+
+#define MAX_STMT_ARGS 6
+
+typedef struct StatementDef
+{
+	const char *sql;
+	int			nargs;
+	Oid			argtypes[MAX_STMT_ARGS];
+} StatementDef;
+
+/*
+ * The claim reads outbox_due_idx (next_attempt_at, id) in order up to the
+ * LIMIT.  A session holding an old snapshot keeps the index entries of rows
+ * already claimed alive (they cannot be marked dead), so a read from the
+ * first due row visits every one of them again on each claim: O(n) a
+ * claim, O(n^2) a drain.  STMT_CLAIM_AFTER starts just after the last row
+ * claimed instead; STMT_CLAIM_FIRST, from the start, is used when that
+ * comes up short, at most once per rescan interval (the pipeline's
+ * CLAIM_RESCAN_MS), for rows due before the cursor (a send_after in the
+ * past, a long transaction committing late).
+ */
+#define CLAIM_SQL(after) \
+	"WITH due AS (" \
+	"  SELECT id FROM sms_ir.outbox" \
+	"   WHERE status OPERATOR(pg_catalog.=) 'queued'::sms_ir.outbox_status" \
+	"     AND next_attempt_at OPERATOR(pg_catalog.<=) pg_catalog.now()" \
+	after \
+	"   ORDER BY next_attempt_at, id" \
+	"   LIMIT $1 FOR UPDATE SKIP LOCKED)" \
+	" UPDATE sms_ir.outbox o" \
+	"    SET status = 'sending', attempts = o.attempts OPERATOR(pg_catalog.+) 1" \
+	"   FROM due WHERE o.id OPERATOR(pg_catalog.=) due.id" \
+	" RETURNING o.id, o.attempts, o.provider, o.kind, o.payload, o.next_attempt_at"
+
+static const StatementDef statements[STMT_COUNT] = {
+	[STMT_RECOVER] = {
+		"UPDATE sms_ir.outbox"
+		"   SET status = (CASE WHEN $1 AND attempts OPERATOR(pg_catalog.<) $2"
+		"                      THEN 'queued' ELSE 'unknown' END)::sms_ir.outbox_status,"
+		"       next_attempt_at = pg_catalog.now(),"
+		"       last_error = CASE WHEN $1 AND attempts OPERATOR(pg_catalog.<) $2"
+		"                         THEN 'the worker stopped while this request was in flight'"
+		"                         ELSE 'the worker stopped while this request was in flight; its outcome is unknown'"
+		"                    END"
+		" WHERE status OPERATOR(pg_catalog.=) 'sending'",
+		2, {BOOLOID, INT4OID}
+	},
+	[STMT_CLAIM_FIRST] = {CLAIM_SQL(""), 1, {INT4OID}},
+	[STMT_CLAIM_AFTER] = {
+		CLAIM_SQL("     AND (next_attempt_at, id) OPERATOR(pg_catalog.>) ($2, $3)"),
+		3, {INT4OID, TIMESTAMPTZOID, INT8OID}
+	},
+	[STMT_RECORD] = {
+		"UPDATE sms_ir.outbox o"
+		"   SET status = r.status::sms_ir.outbox_status,"
+		"       attempts = CASE WHEN r.unstarted THEN o.attempts OPERATOR(pg_catalog.-) 1"
+		"                       ELSE o.attempts END,"
+		"       sent_at = CASE WHEN r.status OPERATOR(pg_catalog.=) 'sent'"
+		"                      THEN pg_catalog.clock_timestamp() ELSE o.sent_at END,"
+		"       result = COALESCE(r.result, o.result),"
+		"       last_error = CASE WHEN r.status OPERATOR(pg_catalog.=) 'sent' THEN NULL"
+		"                         ELSE COALESCE(r.last_error, o.last_error) END,"
+		"       next_attempt_at = COALESCE(r.next_at, o.next_attempt_at)"
+		"  FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.int8[]), pg_catalog.unnest($2::pg_catalog.text[]),"
+		"                  pg_catalog.unnest($3::pg_catalog.jsonb[]), pg_catalog.unnest($4::pg_catalog.text[]),"
+		"                  pg_catalog.unnest($5::pg_catalog.timestamptz[]), pg_catalog.unnest($6::pg_catalog.bool[]))"
+		"       AS r(id, status, result, last_error, next_at, unstarted)"
+		" WHERE o.id OPERATOR(pg_catalog.=) r.id"
+		"   AND o.status OPERATOR(pg_catalog.=) 'sending'::sms_ir.outbox_status",
+		6, {INT8ARRAYOID, TEXTARRAYOID, JSONBARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID, BOOLARRAYOID}
+	},
+	[STMT_NEXT_DUE] = {
+		"SELECT pg_catalog.min(next_attempt_at) FROM sms_ir.outbox"
+		" WHERE status OPERATOR(pg_catalog.=) 'queued'::sms_ir.outbox_status",
+		0, {InvalidOid}
+	},
+	[STMT_TRACKED] = {
+		"SELECT id, provider, kind::pg_catalog.text, result FROM sms_ir.outbox"
+		" WHERE status OPERATOR(pg_catalog.=) 'sent'::sms_ir.outbox_status"
+		"   AND result IS NOT NULL"
+		"   AND (delivery_status IS NULL"
+		"        OR delivery_status OPERATOR(pg_catalog.=) ANY ('{queued,sent}'::pg_catalog.text[]))"
+		"   AND sent_at OPERATOR(pg_catalog.>) $1"
+		"   AND (delivery_checked_at IS NULL OR delivery_checked_at OPERATOR(pg_catalog.<) $2)"
+		" ORDER BY delivery_checked_at NULLS FIRST, id LIMIT $3",
+		3, {TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID}
+	},
+	[STMT_RECORD_DELIVERY] = {
+		"UPDATE sms_ir.outbox o"
+		"   SET delivery_status = COALESCE(r.st, o.delivery_status),"
+		"       delivery_checked_at = pg_catalog.now()"
+		"  FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.int8[]), pg_catalog.unnest($2::pg_catalog.text[])) AS r(id, st)"
+		" WHERE o.id OPERATOR(pg_catalog.=) r.id",
+		2, {INT8ARRAYOID, TEXTARRAYOID}
+	},
+	[STMT_PURGE] = {
+		"DELETE FROM sms_ir.outbox WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
+		" SELECT id FROM sms_ir.outbox"
+		"  WHERE status OPERATOR(pg_catalog.=) ANY ('{sent,failed,cancelled}'::sms_ir.outbox_status[])"
+		"    AND COALESCE(sent_at, created_at) OPERATOR(pg_catalog.<) $1"
+		"  LIMIT $2 FOR UPDATE SKIP LOCKED))",
+		2, {TIMESTAMPTZOID, INT4OID}
+	},
+};
+
+/* TopMemoryContext, through SPI_keepplan */
+static SPIPlanPtr plans[STMT_COUNT];
+
+static SPIPlanPtr
+plan(OutboxStatement stmt)
+{
+	if (plans[stmt] == NULL)
+	{
+		const StatementDef *def = &statements[stmt];
+		SPIPlanPtr	p = SPI_prepare(def->sql, def->nargs, (Oid *) def->argtypes);
+
+		if (p == NULL)
+			elog(ERROR, "could not prepare an sms_ir worker statement: %s",
+				 SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(p) != 0)
+			elog(ERROR, "could not keep an sms_ir worker statement");
+		plans[stmt] = p;
+	}
+	return plans[stmt];
+}
+
+/* Run a prepared statement; raise unless it returns `expect`. */
+static void
+run(OutboxStatement stmt, Datum *args, const char *nulls, bool read_only, long limit,
+	int expect)
+{
+	int			rc = SPI_execute_plan(plan(stmt), args, nulls, read_only, limit);
+
+	if (rc != expect)
+		elog(ERROR, "sms_ir worker statement %d failed: %s", (int) stmt,
+			 SPI_result_code_string(rc));
+}
+
+void
+outbox_store_begin(const char *activity)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, activity);
+}
+
+void
+outbox_store_commit(void)
+{
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_stat(true);
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+bool
+outbox_store_present(void)
+{
+	Oid			nsp;
+
+	if (!OidIsValid(get_extension_oid("sms_ir", true)))
+		return false;
+	nsp = get_namespace_oid("sms_ir", true);
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid("outbox", nsp));
+}
+
+uint64
+outbox_store_recover(bool requeue, int max_attempts)
+{
+	Datum		args[2] = {BoolGetDatum(requeue), Int32GetDatum(max_attempts)};
+
+	run(STMT_RECOVER, args, NULL, false, 0, SPI_OK_UPDATE);
+	return SPI_processed;
+}
+
+int
+outbox_store_claim(int limit, const OutboxCursor *cursor)
+{
+	Datum		args[3];
+
+	args[0] = Int32GetDatum(limit);
+	if (cursor->valid)
+	{
+		args[1] = TimestampTzGetDatum(cursor->next_attempt_at);
+		args[2] = Int64GetDatum(cursor->id);
+		run(STMT_CLAIM_AFTER, args, NULL, false, 0, SPI_OK_UPDATE_RETURNING);
+	}
+	else
+		run(STMT_CLAIM_FIRST, args, NULL, false, 0, SPI_OK_UPDATE_RETURNING);
+	return (int) SPI_processed;
+}
+
+/* A one-dimensional array of n values (nulls may be NULL: none). */
+static Datum
+array_datum(Datum *values, bool *nulls, int n, Oid elemtype)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_md_array(values, nulls, 1, dims, lbs, elemtype,
+											  typlen, typbyval, typalign));
+}
+
+void
+outbox_store_record(const OutboxOutcome *outcomes, int n)
+{
+	Datum	   *ids = palloc(sizeof(Datum) * n);
+	Datum	   *statuses = palloc(sizeof(Datum) * n);
+	Datum	   *results = palloc(sizeof(Datum) * n);
+	Datum	   *errors = palloc(sizeof(Datum) * n);
+	Datum	   *next_ats = palloc(sizeof(Datum) * n);
+	Datum	   *unstarted = palloc(sizeof(Datum) * n);
+	bool	   *no_result = palloc(sizeof(bool) * n);
+	bool	   *no_error = palloc(sizeof(bool) * n);
+	bool	   *no_next = palloc(sizeof(bool) * n);
+	Datum		args[6];
+
+	for (int i = 0; i < n; i++)
+	{
+		const OutboxOutcome *o = &outcomes[i];
+
+		ids[i] = Int64GetDatum(o->id);
+		statuses[i] = CStringGetTextDatum(outbox_status_name(o->status));
+		no_result[i] = o->result == NULL;
+		results[i] = o->result ?
+			DirectFunctionCall1(jsonb_in, CStringGetDatum(o->result)) : (Datum) 0;
+		no_error[i] = o->last_error == NULL;
+		errors[i] = o->last_error ? CStringGetTextDatum(o->last_error) : (Datum) 0;
+		no_next[i] = o->status != OUTBOX_QUEUED;
+		next_ats[i] = TimestampTzGetDatum(o->next_at);
+		unstarted[i] = BoolGetDatum(o->unstarted);
+	}
+	args[0] = array_datum(ids, NULL, n, INT8OID);
+	args[1] = array_datum(statuses, NULL, n, TEXTOID);
+	args[2] = array_datum(results, no_result, n, JSONBOID);
+	args[3] = array_datum(errors, no_error, n, TEXTOID);
+	args[4] = array_datum(next_ats, no_next, n, TIMESTAMPTZOID);
+	args[5] = array_datum(unstarted, NULL, n, BOOLOID);
+	run(STMT_RECORD, args, NULL, false, 0, SPI_OK_UPDATE);
+}
+
+bool
+outbox_store_next_due(TimestampTz *due)
+{
+	bool		isnull;
+	Datum		d;
+
+	run(STMT_NEXT_DUE, NULL, NULL, true, 1, SPI_OK_SELECT);
+	if (SPI_processed != 1)
+		return false;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull || TIMESTAMP_NOT_FINITE(DatumGetTimestampTz(d)))
+		return false;
+	*due = DatumGetTimestampTz(d);
+	return true;
+}
+
+int
+outbox_store_tracked(TimestampTz sent_after, TimestampTz checked_before, int limit)
+{
+	Datum		args[3] = {TimestampTzGetDatum(sent_after),
+	TimestampTzGetDatum(checked_before), Int32GetDatum(limit)};
+
+	run(STMT_TRACKED, args, NULL, true, 0, SPI_OK_SELECT);
+	return (int) SPI_processed;
+}
+
+void
+outbox_store_record_delivery(const int64 *ids, const char *const *statuses, int n)
+{
+	Datum	   *idd = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *std = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *stn = palloc(sizeof(bool) * Max(n, 1));
+	Datum		args[2];
+
+	for (int i = 0; i < n; i++)
+	{
+		idd[i] = Int64GetDatum(ids[i]);
+		stn[i] = statuses[i] == NULL;
+		std[i] = statuses[i] ? CStringGetTextDatum(statuses[i]) : (Datum) 0;
+	}
+	args[0] = array_datum(idd, NULL, n, INT8OID);
+	args[1] = array_datum(std, stn, n, TEXTOID);
+	run(STMT_RECORD_DELIVERY, args, NULL, false, 0, SPI_OK_UPDATE);
+}
+
+uint64
+outbox_store_purge(TimestampTz before, int limit)
+{
+	Datum		args[2] = {TimestampTzGetDatum(before), Int32GetDatum(limit)};
+
+	run(STMT_PURGE, args, NULL, false, 0, SPI_OK_DELETE);
+	return SPI_processed;
+}

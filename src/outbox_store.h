@@ -1,0 +1,106 @@
+/*
+ * outbox_store.h -- every SQL statement the outbox worker runs.
+ *
+ * Each statement is prepared once per worker (SPI_prepare + SPI_keepplan)
+ * and run with parameters; PostgreSQL's plan cache re-plans it after DDL
+ * (DROP and CREATE EXTENSION included).  All of them are schema-qualified
+ * with qualified operators: the worker's search_path is pg_catalog alone.
+ *
+ * The caller brackets them with outbox_store_begin()/outbox_store_commit()
+ * and checks outbox_store_present() first in every transaction.
+ */
+#ifndef SMS_IR_OUTBOX_STORE_H
+#define SMS_IR_OUTBOX_STORE_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "executor/spi.h"
+
+/* The statuses of sms_ir.outbox_status the worker writes or reads. */
+typedef enum OutboxStatus
+{
+	OUTBOX_QUEUED,
+	OUTBOX_SENDING,
+	OUTBOX_SENT,
+	OUTBOX_FAILED,
+	OUTBOX_CANCELLED,
+	OUTBOX_UNKNOWN,
+	OUTBOX_STATUS_COUNT
+} OutboxStatus;
+
+extern const char *outbox_status_name(OutboxStatus status);
+
+/* A transaction with SPI connected and a snapshot; activity for pg_stat_activity. */
+extern void outbox_store_begin(const char *activity);
+extern void outbox_store_commit(void);
+
+/* Is sms_ir (with its outbox) installed in this database?  In a transaction. */
+extern bool outbox_store_present(void);
+
+/*
+ * Rows left 'sending' (in flight when a worker stopped): queued again when
+ * requeue and attempts remain, else unknown.  Returns how many.
+ */
+extern uint64 outbox_store_recover(bool requeue, int max_attempts);
+
+/*
+ * Where the claim's index read starts: just after the last row claimed
+ * (next_attempt_at, id).  valid = false: from the first due row.
+ */
+typedef struct OutboxCursor
+{
+	bool		valid;
+	TimestampTz next_attempt_at;
+	int64		id;
+} OutboxCursor;
+
+/*
+ * Claim up to `limit` due rows (FOR UPDATE SKIP LOCKED), after `cursor`
+ * when it is valid: status 'sending', attempts + 1.  The rows are in
+ * SPI_tuptable: id int8, attempts int4, provider text, kind text,
+ * payload jsonb, next_attempt_at timestamptz.  Returns how many.
+ */
+extern int	outbox_store_claim(int limit, const OutboxCursor *cursor);
+
+#define OUTBOX_CLAIM_COL_ID 1
+#define OUTBOX_CLAIM_COL_ATTEMPTS 2
+#define OUTBOX_CLAIM_COL_PROVIDER 3
+#define OUTBOX_CLAIM_COL_KIND 4
+#define OUTBOX_CLAIM_COL_PAYLOAD 5
+#define OUTBOX_CLAIM_COL_DUE 6
+
+/* The outcome of one claimed row, for outbox_store_record. */
+typedef struct OutboxOutcome
+{
+	int64		id;
+	OutboxStatus status;
+	const char *result;			/* jsonb text, or NULL to keep */
+	const char *last_error;		/* or NULL to keep */
+	TimestampTz next_at;		/* for OUTBOX_QUEUED */
+	bool		unstarted;		/* never sent: its claim's attempt is given back */
+} OutboxOutcome;
+
+/*
+ * Write outcomes[0..n-1] with one statement (rows still 'sending' only).
+ * Raises on failure; the caller runs it in a subtransaction.
+ */
+extern void outbox_store_record(const OutboxOutcome *outcomes, int n);
+
+/* The earliest next_attempt_at of a queued row; false if none. */
+extern bool outbox_store_next_due(TimestampTz *due);
+
+/*
+ * Sent rows whose delivery report is not final: sent after sent_after,
+ * last checked before checked_before (or never), at most limit.  Rows in
+ * SPI_tuptable: id int8, provider text, kind text, result jsonb.
+ */
+extern int	outbox_store_tracked(TimestampTz sent_after, TimestampTz checked_before, int limit);
+
+/* delivery_status of ids[i] := statuses[i] (NULL keeps it), checked now. */
+extern void outbox_store_record_delivery(const int64 *ids, const char *const *statuses, int n);
+
+/* Delete up to limit final rows finished before `before`; returns how many. */
+extern uint64 outbox_store_purge(TimestampTz before, int limit);
+
+#endif

@@ -1,0 +1,987 @@
+/*
+ * worker_pipeline.c -- the outbox worker's pipeline: claim -> send -> judge
+ * -> record, with no barrier between batches.
+ *
+ * Up to max_concurrency requests are in flight at any time.  Claimed rows
+ * wait in a small local queue; when a request finishes, its row is judged
+ * and its slot goes to the next waiting row at once, so a stalled request
+ * holds one slot, never the outbox.  Outcomes are recorded in short
+ * transactions that take whatever finished since the previous one (group
+ * commit), and the same transaction claims more rows when the local queue
+ * runs low.  A crash can re-send only the requests in flight and those
+ * finished since the last record commit, never a whole claim.
+ *
+ * A claim marks its rows 'sending' and counts their attempt, and commits
+ * before any of their requests start (durably under at_most_once).  Rows
+ * claimed but never started (shutdown) are queued again with that attempt
+ * given back.  Rows found 'sending' at start-up are the worker loop's
+ * business (in-flight recovery).
+ *
+ * Each row lives in a memory context of its own, deleted once its outcome
+ * is committed.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "common/pg_prng.h"
+#include "lib/ilist.h"
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/interrupt.h"
+#include "storage/latch.h"
+#include "storage/pmsignal.h"
+#include "storage/spin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "guc.h"
+#include "mobile.h"
+#include "outbox_store.h"
+#include "payload.h"
+#include "token.h"
+#include "worker.h"
+#include "worker_internal.h"
+
+/* The local queue holds at most this many claimed rows per request slot. */
+#define QUEUE_ROWS_PER_SLOT 2
+/* A claim from the first due row (not the cursor) at most this often. */
+#define CLAIM_RESCAN_MS 1000
+/* Connection settings (file secrets) are resolved again this often. */
+#define SETTINGS_REFRESH_MS 1000
+/* Every slot busy: wait at most this long for a request to finish. */
+#define BUSY_WAIT_MS 50
+/* Free slots and nothing to claim: look for new rows this often. */
+#define FREE_SLOT_WAIT_MS 5
+/* How often the pipeline asks whether someone waits to drop the database. */
+#define DROP_CHECK_MS 50
+
+/* One claimed outbox row and what happened to it. */
+typedef struct OutboxRow
+{
+	dlist_node	node;			/* in waiting, in_flight or finished */
+	MemoryContext cxt;			/* everything of this row */
+	int64		id;
+	int			attempts;
+	const SmsProvider *provider;
+	SmsArgs		args;
+	SmsRequest	req;
+	HttpCall	call;
+	bool		built;			/* req is ready to start */
+	bool		started;		/* its request was handed to libcurl */
+	bool		uses_token;		/* sent with a session token (settings decide) */
+	/* outcome, once judged */
+	OutboxStatus status;
+	char	   *result;			/* jsonb text or NULL */
+	char	   *last_error;
+	TimestampTz next_at;		/* for OUTBOX_QUEUED */
+} OutboxRow;
+
+static MemoryContext pipeline_cxt = NULL;
+
+static dlist_head waiting = DLIST_STATIC_INIT(waiting);
+static dlist_head in_flight = DLIST_STATIC_INIT(in_flight);
+static dlist_head finished = DLIST_STATIC_INIT(finished);
+static int	nwaiting = 0;
+static int	nin_flight = 0;
+static int	nfinished = 0;
+
+/* where the next claim starts, and when one last started from the first row */
+static OutboxCursor cursor = {false, 0, 0};
+static TimestampTz last_rescan = 0;
+
+/* no due row was left at the last claim: claim again after this (0: at once) */
+static TimestampTz exhausted_until = 0;
+
+/* a row could not be recorded at all: it is left to in-flight recovery */
+static bool left_sending = false;
+
+static WorkerConfigs *settings = NULL;
+static TimestampTz settings_at = 0;
+
+/* collected calls, room for every one in flight */
+static HttpCall **collected = NULL;
+static int	collected_size = 0;
+
+void
+worker_pipeline_init(void)
+{
+	pipeline_cxt = AllocSetContextCreate(TopMemoryContext, "sms_ir pipeline",
+										 ALLOCSET_DEFAULT_SIZES);
+}
+
+bool
+worker_pipeline_busy(void)
+{
+	return nwaiting + nin_flight + nfinished > 0;
+}
+
+static OutboxRow *
+row_create(void)
+{
+	MemoryContext cxt = AllocSetContextCreate(pipeline_cxt, "sms_ir outbox row",
+											  ALLOCSET_SMALL_SIZES);
+	OutboxRow  *row = MemoryContextAllocZero(cxt, sizeof(OutboxRow));
+
+	row->cxt = cxt;
+	return row;
+}
+
+static void
+row_free(OutboxRow *row)
+{
+	MemoryContextDelete(row->cxt);
+}
+
+static void
+push_finished(OutboxRow *row)
+{
+	dlist_push_tail(&finished, &row->node);
+	nfinished++;
+}
+
+/* Free every row of a list (their outcomes are given up). */
+static void
+drop_rows(dlist_head *list, int *count)
+{
+	dlist_mutable_iter it;
+
+	dlist_foreach_modify(it, list)
+	{
+		OutboxRow  *row = dlist_container(OutboxRow, node, it.cur);
+
+		dlist_delete(&row->node);
+		row_free(row);
+	}
+	*count = 0;
+}
+
+static void
+publish_in_flight(void)
+{
+	SpinLockAcquire(&sms_worker_shared->mutex);
+	sms_worker_shared->in_flight = nin_flight;
+	SpinLockRelease(&sms_worker_shared->mutex);
+}
+
+/* The current settings, resolved again every SETTINGS_REFRESH_MS. */
+static WorkerConfigs *
+current_settings(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (settings != NULL && TimestampDifferenceExceeds(settings_at, now, SETTINGS_REFRESH_MS))
+	{
+		worker_configs_free(settings);
+		settings = NULL;
+	}
+	if (settings == NULL)
+	{
+		settings = worker_configs_create(pipeline_cxt);
+		settings_at = now;
+	}
+	return settings;
+}
+
+void
+worker_pipeline_forget_settings(void)
+{
+	/* no row points into them: requests are built (copied) when they start */
+	worker_configs_free(settings);
+	settings = NULL;
+}
+
+/* ---- judging ---------------------------------------------------------- */
+
+/* Full-jitter exponential back-off, at least Retry-After. */
+static TimestampTz
+retry_time(int attempts, int retry_after)
+{
+	double		cap = (double) sms_ir_retry_base_delay_ms * pow(2.0, Max(attempts - 1, 0));
+	double		delay_ms;
+
+	cap = Min(cap, (double) sms_ir_retry_max_delay_ms);
+	delay_ms = pg_prng_double(&pg_global_prng_state) * cap;
+	if (retry_after >= 0)
+		delay_ms = Max(delay_ms, retry_after * 1000.0);
+	return TimestampTzPlusMilliseconds(GetCurrentTimestamp(), (int64) delay_ms);
+}
+
+/* The first moment of the next day in Tehran, for a provider's daily limit. */
+static TimestampTz
+next_tehran_day(void)
+{
+	int64		local = (int64) time(NULL) + SMS_TEHRAN_UTC_OFFSET_SECS;
+	int64		midnight = (local / SECS_PER_DAY + 1) * SECS_PER_DAY - SMS_TEHRAN_UTC_OFFSET_SECS;
+
+	return time_t_to_timestamptz((pg_time_t) midnight);
+}
+
+/* outbox.result of a successful send */
+static char *
+result_json(const SmsReply *reply)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	if (reply->pack_id)
+	{
+		appendStringInfoString(&buf, "\"pack_id\":");
+		escape_json(&buf, sms_text_valid_utf8(reply->pack_id));
+		appendStringInfoChar(&buf, ',');
+	}
+	appendStringInfoString(&buf, "\"message_ids\":[");
+	for (int i = 0; i < reply->nmessage_ids; i++)
+	{
+		if (i > 0)
+			appendStringInfoChar(&buf, ',');
+		escape_json(&buf, sms_text_valid_utf8(reply->message_ids[i]));
+	}
+	appendStringInfoChar(&buf, ']');
+	if (reply->cost)
+	{
+		/* canonical numeric text (sms_amount_text): a valid JSON number */
+		appendStringInfoString(&buf, ",\"cost\":");
+		appendStringInfoString(&buf, reply->cost);
+	}
+	if (reply->status)
+	{
+		appendStringInfoString(&buf, ",\"status\":");
+		escape_json(&buf, sms_text_valid_utf8(reply->status));
+	}
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
+/* A row that ends without a request (or whose request is given up). */
+static void
+judge_without_request(OutboxRow *row, OutboxStatus status, char *last_error)
+{
+	row->status = status;
+	row->last_error = last_error ? sms_text_clip(last_error, OUTBOX_ERROR_MAX_BYTES) : NULL;
+	row->next_at = GetCurrentTimestamp();
+}
+
+/* Decide what a finished (or abandoned) request means for its row. */
+static void
+judge(OutboxRow *row, const SmsError *token_error)
+{
+	SmsReply	reply;
+	SmsErrorClass cls;
+	bool		outcome_unknown;
+	MemoryContext old = MemoryContextSwitchTo(row->cxt);
+
+	if (token_error == NULL && !row->call.done)
+	{
+		/* stopped by shutdown: unsent rows go back, sent ones stay in flight */
+		row->status = row->call.request_sent ? OUTBOX_SENDING : OUTBOX_QUEUED;
+		row->next_at = GetCurrentTimestamp();
+		MemoryContextSwitchTo(old);
+		return;
+	}
+
+	if (token_error != NULL)
+	{
+		memset(&reply, 0, sizeof(reply));
+		reply.err = *token_error;
+	}
+	else
+		http_call_reply(row->provider, &row->args, &row->call, &reply);
+	cls = reply.err.cls;
+
+	if (cls == SMS_OK)
+	{
+		row->status = OUTBOX_SENT;
+		row->result = result_json(&reply);
+		MemoryContextSwitchTo(old);
+		return;
+	}
+
+	row->last_error = sms_text_clip(sms_error_text(&reply.err), OUTBOX_ERROR_MAX_BYTES);
+
+	/*
+	 * The provider refused its session token (expired or revoked): forget it
+	 * and send again at once; the next start fetches a new token.  A token
+	 * that cannot be fetched (token_error) is a real auth failure.
+	 */
+	if (cls == SMS_ERR_AUTH && row->uses_token && token_error == NULL &&
+		row->attempts < sms_ir_max_attempts)
+	{
+		sms_token_forget();
+		row->status = OUTBOX_QUEUED;
+		row->next_at = GetCurrentTimestamp();
+		MemoryContextSwitchTo(old);
+		return;
+	}
+
+	/*
+	 * Did the provider perhaps act on it?  A timeout or broken connection
+	 * after the request went out, or a success status with a body we cannot
+	 * read, leaves the outcome unknown.
+	 */
+	outcome_unknown = token_error == NULL &&
+		sms_outcome_unknown(&reply.err, row->call.request_sent, row->call.status);
+
+	if (outcome_unknown && sms_ir_delivery_guarantee == SMS_AT_MOST_ONCE)
+		row->status = OUTBOX_UNKNOWN;
+	else if ((sms_error_is_transient(cls) || outcome_unknown) &&
+			 row->attempts < sms_ir_max_attempts)
+	{
+		row->status = OUTBOX_QUEUED;
+		row->next_at = retry_time(row->attempts, reply.err.retry_after);
+		if (reply.err.retry_next_day)
+			row->next_at = Max(row->next_at, next_tehran_day());
+	}
+	else
+		row->status = OUTBOX_FAILED;
+
+	if (row->status != OUTBOX_QUEUED)
+		ereport(LOG,
+				(errmsg("sms_ir outbox row " INT64_FORMAT " to %s is %s after %d attempt(s): %s",
+						row->id, sms_mobile_mask(row->args.mobiles[0]),
+						outbox_status_name(row->status), row->attempts, row->last_error)));
+	MemoryContextSwitchTo(old);
+}
+
+/* ---- claiming --------------------------------------------------------- */
+
+/*
+ * How many claimed rows the pipeline holds at most, in flight and waiting.
+ * Under at_least_once the local queue holds another max_concurrency rows,
+ * so a finished request's slot is refilled without a transaction.  Under
+ * at_most_once it holds none: every row found 'sending' after a crash ends
+ * 'unknown', so only rows whose request starts at once are claimed.
+ */
+static int
+claim_capacity(void)
+{
+	int			slots = Max(sms_ir_max_concurrency, 1);
+	int			capacity = slots;
+
+	if (sms_ir_delivery_guarantee == SMS_AT_LEAST_ONCE)
+		capacity += slots * (QUEUE_ROWS_PER_SLOT - 1);
+	/* under a rate limit, no more than a second's worth waits 'sending' */
+	if (sms_ir_rate_limit > 0)
+		capacity = Min(capacity, Max(1, (int) ceil(sms_ir_rate_limit)));
+	return capacity;
+}
+
+/* How many rows to claim now (0: the pipeline holds enough). */
+static int
+claim_wanted(void)
+{
+	int			capacity = claim_capacity();
+	int			held = nwaiting + nin_flight;
+	/* top up when the local queue is half empty (at once without one) */
+	int			low_water = capacity - Max(1, (capacity - Max(sms_ir_max_concurrency, 1)) / 2);
+
+	if (held > low_water)
+		return 0;
+	return Min(capacity - held, sms_ir_batch_size);
+}
+
+/* A claimed tuple becomes a waiting row (or a finished one it cannot be sent). */
+static void
+take_claimed_row(HeapTuple tup, TupleDesc desc)
+{
+	OutboxRow  *row = row_create();
+	MemoryContext old = MemoryContextSwitchTo(row->cxt);
+	bool		isnull;
+	char	   *provider;
+	char	   *kind;
+	Jsonb	   *payload;
+	TimestampTz due;
+
+	row->id = DatumGetInt64(SPI_getbinval(tup, desc, OUTBOX_CLAIM_COL_ID, &isnull));
+	row->attempts = DatumGetInt32(SPI_getbinval(tup, desc, OUTBOX_CLAIM_COL_ATTEMPTS, &isnull));
+	due = DatumGetTimestampTz(SPI_getbinval(tup, desc, OUTBOX_CLAIM_COL_DUE, &isnull));
+	if (!cursor.valid || due > cursor.next_attempt_at ||
+		(due == cursor.next_attempt_at && row->id > cursor.id))
+	{
+		cursor.valid = true;
+		cursor.next_attempt_at = due;
+		cursor.id = row->id;
+	}
+
+	if (row->attempts > sms_ir_max_attempts)
+	{
+		/* max_attempts was lowered, or requeue() raced a crash: no more requests */
+		judge_without_request(row, OUTBOX_FAILED,
+							  psprintf("no attempt left: %d of sms_ir.max_attempts = %d used",
+									   row->attempts - 1, sms_ir_max_attempts));
+		MemoryContextSwitchTo(old);
+		push_finished(row);
+		return;
+	}
+
+	provider = TextDatumGetCString(SPI_getbinval(tup, desc, OUTBOX_CLAIM_COL_PROVIDER, &isnull));
+	kind = TextDatumGetCString(SPI_getbinval(tup, desc, OUTBOX_CLAIM_COL_KIND, &isnull));
+	payload = DatumGetJsonbPCopy(SPI_getbinval(tup, desc, OUTBOX_CLAIM_COL_PAYLOAD, &isnull));
+	row->provider = sms_provider_by_name(provider);
+	if (row->provider == NULL)
+	{
+		judge_without_request(row, OUTBOX_FAILED,
+							  psprintf("provider \"%s\" is not available in this version of sms_ir",
+									   provider));
+		MemoryContextSwitchTo(old);
+		push_finished(row);
+		return;
+	}
+
+	/* payloads were validated at insert; settings may have changed since */
+	PG_TRY();
+	{
+		sms_payload_to_args(row->provider, kind, payload, &row->args);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(row->cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		judge_without_request(row, OUTBOX_FAILED,
+							  psprintf("invalid payload: %s", edata->message));
+		MemoryContextSwitchTo(old);
+		push_finished(row);
+		return;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(old);
+	dlist_push_tail(&waiting, &row->node);
+	nwaiting++;
+}
+
+/*
+ * Claim up to `want` rows into the local queue; in the store transaction.
+ * From the cursor first; from the first due row when that comes up short
+ * and a rescan is allowed.  Returns how many were claimed.
+ */
+static int
+claim_rows(int want, bool rescan_allowed)
+{
+	int			got = 0;
+
+	for (int pass = 0; pass < 2 && got < want; pass++)
+	{
+		OutboxCursor from = cursor;
+		int			n;
+
+		if (pass == 1)
+		{
+			if (!rescan_allowed || !cursor.valid)
+				break;
+			from.valid = false;
+			last_rescan = GetCurrentTimestamp();
+		}
+		else if (!cursor.valid)
+			last_rescan = GetCurrentTimestamp();
+		n = outbox_store_claim(want - got, &from);
+		for (int i = 0; i < n; i++)
+			take_claimed_row(SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
+		got += n;
+	}
+	return got;
+}
+
+/* ---- recording -------------------------------------------------------- */
+
+static OutboxOutcome
+outcome_of(const OutboxRow *row)
+{
+	OutboxOutcome o;
+
+	o.id = row->id;
+	o.status = row->status;
+	o.result = row->result;
+	o.last_error = row->last_error;
+	o.next_at = row->next_at;
+	/* claimed and never tried at all (shutdown): not an attempt */
+	o.unstarted = !row->started && !row->call.done && row->status == OUTBOX_QUEUED;
+	return o;
+}
+
+/*
+ * Record rows[0..n-1] in a subtransaction; false (and the error's message in
+ * *why) if it raised.  The current transaction goes on.
+ */
+static bool
+record_try(OutboxRow **rows, int n, char **why)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	OutboxOutcome *outcomes = palloc(sizeof(OutboxOutcome) * n);
+	volatile bool ok = true;
+	int			holdoff = InterruptHoldoffCount;
+
+	for (int i = 0; i < n; i++)
+		outcomes[i] = outcome_of(rows[i]);
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		outbox_store_record(outcomes, n);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		/* errfinish() zeroed it: the caller's HOLD_INTERRUPTS must still hold */
+		InterruptHoldoffCount = holdoff;
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		*why = pstrdup(edata->message);
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+/*
+ * Record rows[0..n-1]: one statement for all; if it fails, each row alone,
+ * and a row whose outcome still cannot be stored (a reply the table
+ * refuses, say) is recorded as 'failed' -- 'unknown' under at_most_once
+ * when its request went out -- with the reason in last_error.  It is never
+ * re-sent with the others.  Returns false if some row could not be recorded
+ * at all (it stays 'sending' and in-flight recovery settles it).
+ */
+static bool
+record_rows(OutboxRow **rows, int n)
+{
+	char	   *why = NULL;
+	bool		complete = true;
+
+	if (record_try(rows, n, &why))
+		return true;
+	ereport(LOG,
+			(errmsg("sms_ir worker could not record %d outbox rows at once; recording them one by one",
+					n),
+			 errdetail("%s", why)));
+	for (int i = 0; i < n; i++)
+	{
+		OutboxRow  *row = rows[i];
+
+		if (record_try(&row, 1, &why))
+			continue;
+		row->status = (sms_ir_delivery_guarantee == SMS_AT_MOST_ONCE &&
+					   row->call.request_sent) ? OUTBOX_UNKNOWN : OUTBOX_FAILED;
+		row->result = NULL;
+		row->last_error = sms_text_clip(psprintf("the outcome could not be recorded: %s", why),
+										OUTBOX_ERROR_MAX_BYTES);
+		ereport(LOG,
+				(errmsg("sms_ir outbox row " INT64_FORMAT " is %s: its outcome could not be recorded",
+						row->id, outbox_status_name(row->status)),
+				 errdetail("%s", why)));
+		if (!record_try(&row, 1, &why))
+		{
+			ereport(WARNING,
+					(errmsg("sms_ir worker could not record outbox row " INT64_FORMAT, row->id),
+					 errdetail("%s", why)));
+			row->status = OUTBOX_SENDING;
+			complete = false;
+		}
+	}
+	return complete;
+}
+
+/* Count what was recorded, publish the last error, free the rows. */
+static void
+account_recorded(OutboxRow **rows, int n)
+{
+	int64		sent = 0,
+				failed = 0,
+				retried = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		OutboxRow  *row = rows[i];
+
+		if (row->status == OUTBOX_SENT)
+			sent++;
+		else if (row->status == OUTBOX_FAILED || row->status == OUTBOX_UNKNOWN)
+			failed++;
+		else if (row->status == OUTBOX_QUEUED && row->call.done)
+			retried++;
+		if (row->status == OUTBOX_QUEUED && row->call.done &&
+			exhausted_until != 0 && row->next_at < exhausted_until)
+			exhausted_until = row->next_at; /* a retry due soon: claim then */
+		if (row->last_error)
+			worker_note_error(row->last_error);
+		dlist_delete(&row->node);
+		nfinished--;
+		row_free(row);
+	}
+	SpinLockAcquire(&sms_worker_shared->mutex);
+	sms_worker_shared->sent += sent;
+	sms_worker_shared->failed += failed;
+	sms_worker_shared->retried += retried;
+	SpinLockRelease(&sms_worker_shared->mutex);
+}
+
+/*
+ * One store transaction: record every finished row, then claim up to
+ * `want` rows.  Interrupts are held: a shutdown waits for the commit.
+ * Finished rows stay in their list until the commit is done, so an ERROR
+ * (the database refusing writes, say) leaves them to record again.
+ * Returns false if the outbox is gone (every row is dropped then);
+ * *complete is false when a row could not be recorded at all.
+ */
+static bool
+store_cycle(int want, bool rescan_allowed, bool *complete)
+{
+	OutboxRow **rows = NULL;
+	int			n = 0;
+	dlist_iter	it;
+	MemoryContext old;
+
+	*complete = true;
+	if (nfinished > 0)
+	{
+		rows = MemoryContextAlloc(pipeline_cxt, sizeof(OutboxRow *) * nfinished);
+		dlist_foreach(it, &finished)
+			rows[n++] = dlist_container(OutboxRow, node, it.cur);
+	}
+
+	HOLD_INTERRUPTS();
+	outbox_store_begin(n > 0 ? "sms_ir: recording results" : "sms_ir: claiming due rows");
+	if (!outbox_store_present())
+	{
+		outbox_store_commit();
+		RESUME_INTERRUPTS();
+		if (rows)
+			pfree(rows);
+		worker_pipeline_reset_after_error();
+		drop_rows(&finished, &nfinished);
+		return false;
+	}
+	old = MemoryContextSwitchTo(CurrentMemoryContext);
+	if (n > 0)
+		*complete = record_rows(rows, n);
+	if (!*complete)
+		left_sending = true;
+	if (want > 0)
+	{
+		int			got = claim_rows(want, rescan_allowed);
+
+		exhausted_until = 0;
+		if (got < want)
+			exhausted_until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+														  Min(sms_ir_poll_interval_ms,
+															  CLAIM_RESCAN_MS));
+
+		/*
+		 * Under at_least_once a claim need not be durable before its
+		 * requests go out: a claim lost in a crash only means its rows are
+		 * sent again, which that guarantee allows.  A claim that records
+		 * nothing commits without waiting for the WAL flush (one fsync off
+		 * the commit-to-request path); the next record commit flushes it.
+		 * at_most_once keeps every claim durable.  Record commits always
+		 * wait: they bound what a crash re-sends.
+		 */
+		if (n == 0 && got > 0 && sms_ir_delivery_guarantee == SMS_AT_LEAST_ONCE)
+			(void) set_config_option("synchronous_commit", "off", PGC_USERSET,
+									 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
+	}
+	MemoryContextSwitchTo(old);
+	outbox_store_commit();
+	RESUME_INTERRUPTS();
+
+	if (n > 0)
+	{
+		account_recorded(rows, n);
+		pfree(rows);
+	}
+	return true;
+}
+
+/* ---- sending ---------------------------------------------------------- */
+
+/*
+ * Make a waiting row ready to start: its provider's settings and session
+ * token, then its request.  False if the row ended without a request (it
+ * is judged then).
+ */
+static bool
+build_row(OutboxRow *row, const HttpRunOptions *opts)
+{
+	ProviderSettings *ps;
+	SmsConfig	cfg;
+	MemoryContext old;
+
+	if (row->built)
+		return true;
+	ps = worker_configs_get(current_settings(), row->provider);
+	if (!ps->usable)
+	{
+		/* a secret that cannot be used: nothing is sent, as with a bad key */
+		judge_without_request(row, OUTBOX_FAILED,
+							  psprintf("%s: %s", ps->problem.message,
+									   ps->problem.detail ? ps->problem.detail : ""));
+		return false;
+	}
+	cfg = ps->cfg;
+	old = MemoryContextSwitchTo(row->cxt);
+	row->uses_token = sms_provider_uses_token(row->provider, &cfg);
+	if (row->uses_token &&
+		(ps->token_failed || !sms_token_apply(row->provider, &cfg, opts, &ps->token_error)))
+	{
+		/* fetched at most once per set of settings */
+		ps->token_failed = true;
+		row->call.done = true;
+		judge(row, &ps->token_error);
+		MemoryContextSwitchTo(old);
+		return false;
+	}
+	sms_provider_build(row->provider, &row->args, &cfg, &row->req);
+	row->call.req = &row->req;
+	row->call.user = row;
+	row->built = true;
+	MemoryContextSwitchTo(old);
+	return true;
+}
+
+/*
+ * Start waiting rows while slots are free and rate_limit allows; *rate_wait_ms
+ * is how long until the rate limit allows the next one (0 if it was not the
+ * limit).
+ */
+static void
+start_waiting(const HttpRunOptions *opts, long *rate_wait_ms)
+{
+	*rate_wait_ms = 0;
+	while (nin_flight < Max(sms_ir_max_concurrency, 1) && nwaiting > 0)
+	{
+		OutboxRow  *row = dlist_container(OutboxRow, node, dlist_pop_head_node(&waiting));
+		MemoryContext old;
+
+		nwaiting--;
+		if (!build_row(row, opts))
+		{
+			push_finished(row);
+			continue;
+		}
+		if (!http_rate_take(opts->rate_limit, rate_wait_ms))
+		{
+			dlist_push_head(&waiting, &row->node);
+			nwaiting++;
+			break;
+		}
+		old = MemoryContextSwitchTo(row->cxt);
+		http_pipe_start(&row->call, opts);
+		MemoryContextSwitchTo(old);
+		row->started = true;
+		dlist_push_tail(&in_flight, &row->node);
+		nin_flight++;
+	}
+}
+
+/* Judge the calls that finished (waiting up to wait_ms for one). */
+static void
+collect_finished(long wait_ms)
+{
+	int			n;
+
+	if (nin_flight == 0)
+		return;
+	if (collected_size < nin_flight)
+	{
+		collected = collected ? repalloc(collected, sizeof(HttpCall *) * nin_flight) :
+			MemoryContextAlloc(pipeline_cxt, sizeof(HttpCall *) * nin_flight);
+		collected_size = nin_flight;
+	}
+	n = http_pipe_collect(collected, nin_flight, wait_ms);
+	for (int i = 0; i < n; i++)
+	{
+		OutboxRow  *row = (OutboxRow *) collected[i]->user;
+
+		dlist_delete(&row->node);
+		nin_flight--;
+		judge(row, NULL);
+		push_finished(row);
+	}
+}
+
+/*
+ * Stop: requests in flight are abandoned (unsent ones go back to the queue,
+ * sent ones stay 'sending' for in-flight recovery), rows never started are
+ * queued again with their attempt given back, and all of it is recorded.
+ */
+static void
+stop_pipeline(void)
+{
+	dlist_mutable_iter it;
+	bool		complete;
+
+	collect_finished(0);
+	http_pipe_abandon();
+	dlist_foreach_modify(it, &in_flight)
+	{
+		OutboxRow  *row = dlist_container(OutboxRow, node, it.cur);
+
+		dlist_delete(&row->node);
+		nin_flight--;
+		judge(row, NULL);
+		push_finished(row);
+	}
+	dlist_foreach_modify(it, &waiting)
+	{
+		OutboxRow  *row = dlist_container(OutboxRow, node, it.cur);
+
+		dlist_delete(&row->node);
+		nwaiting--;
+		judge_without_request(row, OUTBOX_QUEUED, NULL);
+		push_finished(row);
+	}
+	publish_in_flight();
+	if (nfinished > 0)
+		(void) store_cycle(0, false, &complete);
+}
+
+/* Shutdown, postmaster death, or a DROP DATABASE waiting for us? */
+static bool
+should_stop(TimestampTz now, TimestampTz *drop_checked_at)
+{
+	if (ProcDiePending || !PostmasterIsAlive())
+		return true;
+	if (TimestampDifferenceExceeds(*drop_checked_at, now, DROP_CHECK_MS))
+	{
+		*drop_checked_at = now;
+		return worker_should_abort(NULL);
+	}
+	return false;
+}
+
+static long
+ms_until(TimestampTz now, TimestampTz then)
+{
+	if (then <= now)
+		return 0;
+	return (long) Min((then - now + 999) / 1000, (int64) BUSY_WAIT_MS);
+}
+
+PipelineResult
+worker_pipeline_run(TimestampTz yield_at)
+{
+	HttpRunOptions opts;
+	TimestampTz drop_checked_at = 0;
+	bool		first_claim = true;
+
+	worker_http_options(&opts);
+	/* the loop calls us when rows may be due */
+	exhausted_until = 0;
+	for (;;)
+	{
+		TimestampTz now = GetCurrentTimestamp();
+		bool		complete;
+		bool		claimable;
+		long		rate_wait_ms;
+		long		wait_ms;
+		int			want;
+
+		if (should_stop(now, &drop_checked_at))
+		{
+			stop_pipeline();
+			return PIPELINE_STOPPED;
+		}
+
+		/* a commit that queued, requeue(), SIGHUP: look for rows at once */
+		if (MyLatch->is_set)
+		{
+			ResetLatch(MyLatch);
+			exhausted_until = 0;
+		}
+
+		collect_finished(0);
+		start_waiting(&opts, &rate_wait_ms);
+
+		want = claim_wanted();
+		claimable = sms_ir_worker_enabled && want > 0 &&
+			(exhausted_until == 0 || now >= exhausted_until) &&
+			!ConfigReloadPending && now < yield_at;
+		if (nfinished > 0 || claimable)
+		{
+			bool		rescan = first_claim ||
+				TimestampDifferenceExceeds(last_rescan, now, CLAIM_RESCAN_MS);
+
+			if (!store_cycle(claimable ? want : 0, rescan, &complete))
+				return PIPELINE_NO_OUTBOX;
+			if (claimable)
+				first_claim = false;
+			start_waiting(&opts, &rate_wait_ms);
+		}
+		publish_in_flight();
+
+		if (!worker_pipeline_busy() && exhausted_until != 0 && !claimable)
+			return PIPELINE_IDLE;
+		if (now >= yield_at || ConfigReloadPending)
+			return PIPELINE_YIELD;
+
+		/* wait for a request to finish, the rate limit, or new rows */
+		if (nfinished > 0)
+			continue;
+		if (nwaiting > 0 && nin_flight < Max(sms_ir_max_concurrency, 1))
+			wait_ms = rate_wait_ms > 0 ? Min(rate_wait_ms, BUSY_WAIT_MS) : 0;
+		else if (nin_flight < Max(sms_ir_max_concurrency, 1))
+			wait_ms = Min(FREE_SLOT_WAIT_MS, ms_until(now, exhausted_until));
+		else
+			wait_ms = BUSY_WAIT_MS;
+		wait_ms = Min(wait_ms, ms_until(now, yield_at));
+		if (nin_flight > 0)
+			collect_finished(wait_ms);
+		else if (wait_ms > 0)
+		{
+			/* rate-limited with nothing in flight */
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 wait_ms, PG_WAIT_EXTENSION);
+		}
+	}
+}
+
+bool
+worker_pipeline_take_left_sending(void)
+{
+	bool		left = left_sending;
+
+	left_sending = false;
+	return left;
+}
+
+bool
+worker_pipeline_record_pending(void)
+{
+	bool		complete = true;
+
+	if (nfinished > 0 && !store_cycle(0, false, &complete))
+		return true;
+	return complete;
+}
+
+void
+worker_pipeline_reset_after_error(void)
+{
+	/* the calls still point into the rows: stop them before freeing those */
+	http_pipe_abandon();
+	drop_rows(&in_flight, &nin_flight);
+	drop_rows(&waiting, &nwaiting);
+	worker_pipeline_forget_settings();
+	exhausted_until = 0;
+	cursor.valid = false;
+	if (sms_worker_shared != NULL)
+		publish_in_flight();
+}
