@@ -10,6 +10,8 @@
 
 static char *cached_key = NULL;		/* provider, base_url, api_key, secret_key */
 static char *cached_token = NULL;
+static uint64 cached_generation = 0;	/* of cached_token; 0 when none */
+static uint64 last_generation = 0;
 
 void
 sms_token_forget(void)
@@ -27,6 +29,20 @@ sms_token_forget(void)
 	}
 	cached_key = NULL;
 	cached_token = NULL;
+	cached_generation = 0;
+}
+
+uint64
+sms_token_generation(void)
+{
+	return cached_generation;
+}
+
+void
+sms_token_forget_generation(uint64 generation)
+{
+	if (generation != 0 && generation == cached_generation)
+		sms_token_forget();
 }
 
 bool
@@ -96,6 +112,7 @@ sms_token_apply(const SmsProvider *provider, SmsConfig *cfg,
 
 	cached_key = MemoryContextStrdup(TopMemoryContext, key);
 	cached_token = MemoryContextStrdup(TopMemoryContext, reply.token);
+	cached_generation = ++last_generation;
 	explicit_bzero(key, strlen(key));
 	cfg->token = cached_token;
 	return true;

@@ -5,7 +5,7 @@
  *
  * One token is cached per process in TopMemoryContext, keyed by provider,
  * base URL and every credential, so a settings change fetches a new one.  Both the
- * synchronous functions (functions.c) and the outbox worker (worker.c) use
+ * synchronous functions (functions.c) and the outbox worker (worker_*.c) use
  * these; providers without the hooks are untouched.
  */
 #ifndef SMS_IR_TOKEN_H
@@ -26,6 +26,15 @@ extern bool sms_token_apply(const SmsProvider *provider, SmsConfig *cfg,
 
 /* Drop the cached token (after the provider refused it). */
 extern void sms_token_forget(void);
+
+/*
+ * Which fetched token is cached now (0: none); each fetch gets a new number.
+ * The worker notes it when it builds a request, and on a refusal forgets
+ * only that token: replies refusing an older one (requests that were in
+ * flight with it) must not throw away the token fetched since.
+ */
+extern uint64 sms_token_generation(void);
+extern void sms_token_forget_generation(uint64 generation);
 
 /* Should an error of class cls be retried once with a fresh token? */
 extern bool sms_token_refresh_helps(const SmsProvider *provider, const SmsConfig *cfg,

@@ -76,6 +76,7 @@ typedef struct OutboxRow
 	bool		built;			/* req is ready to start */
 	bool		started;		/* its request was handed to libcurl */
 	bool		uses_token;		/* sent with a session token (settings decide) */
+	uint64		token_generation;	/* ... that one (sms_token_generation) */
 	/* outcome, once judged */
 	OutboxStatus status;
 	char	   *result;			/* jsonb text or NULL */
@@ -314,7 +315,7 @@ judge(OutboxRow *row, const SmsError *token_error)
 	if (cls == SMS_ERR_AUTH && row->uses_token && token_error == NULL &&
 		row->attempts < sms_ir_max_attempts)
 	{
-		sms_token_forget();
+		sms_token_forget_generation(row->token_generation);
 		row->status = OUTBOX_QUEUED;
 		row->next_at = GetCurrentTimestamp();
 		MemoryContextSwitchTo(old);
@@ -748,6 +749,7 @@ build_row(OutboxRow *row, const HttpRunOptions *opts)
 		MemoryContextSwitchTo(old);
 		return false;
 	}
+	row->token_generation = row->uses_token ? sms_token_generation() : 0;
 	sms_provider_build(row->provider, &row->args, &cfg, &row->req);
 	row->call.req = &row->req;
 	row->call.user = row;
@@ -885,6 +887,9 @@ worker_pipeline_run(TimestampTz yield_at)
 	worker_http_options(&opts);
 	/* the loop calls us when rows may be due */
 	exhausted_until = 0;
+	/* a drain from idle resolves the settings afresh (a secret file changed, say) */
+	if (!worker_pipeline_busy())
+		worker_pipeline_forget_settings();
 	for (;;)
 	{
 		TimestampTz now = GetCurrentTimestamp();
