@@ -199,7 +199,8 @@ outbox_store_commit(void)
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
-	pgstat_report_stat(true);
+	/* at most once a second while busy; the loop forces it before sleeping */
+	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 

@@ -339,6 +339,9 @@ sleep_until(TimestampTz next_work_at)
 	long		sleep_ms = MAX_SLEEP_MS;
 	int			rc;
 
+	/* statistics the store's transactions left pending */
+	pgstat_report_stat(true);
+
 	if (sms_ir_worker_enabled)
 	{
 		long		secs;
