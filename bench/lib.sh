@@ -12,6 +12,7 @@
 #   bench_cleanup             EXIT trap: stop BENCH_BG_PIDS, perf, nginx, then sms_cleanup
 #   bench_bg PID              have bench_cleanup kill PID (a background process)
 #   bench_check_loaded PID LIB   die unless process PID mapped $pkglibdir/LIB.so
+#   bench_private_pg          BENCH_PG_COPY=1: run on a private copy of that PostgreSQL
 #   nginx_start               canned sms.ir verify reply on 127.0.0.1:$NGINX_PORT
 #   worker_conf K=V ...       ALTER SYSTEM SET sms_ir.K (V "default" resets) + reload
 #   worker_pause, wait_worker_state STATE [S], worker_pid, rss_of PID, cpu_ms PID, median
@@ -53,6 +54,31 @@ bench_positive() {
 
 bench_bg() {
   BENCH_BG_PIDS+=("$1")
+}
+
+# bench_private_pg: copy the PostgreSQL install that $SMS_PG_CONFIG belongs to
+# (the tree holding its bindir, pkglibdir, sharedir and includedir) into
+# $SMS_WORK/pg and point SMS_PG_CONFIG / PG_CONFIG at the copy, so that this run
+# installs sms_ir (and pg_net) into a PostgreSQL nobody else installs into
+# meanwhile.  Refuses a system-wide prefix (/ or /usr).
+bench_private_pg() {
+  local bindir prefix
+  bindir=$("$SMS_PG_CONFIG" --bindir)
+  prefix=$("$SMS_PG_CONFIG" --bindir --pkglibdir --sharedir --includedir-server | awk '
+    NR == 1 { n = split($0, p, "/"); next }
+    { m = split($0, c, "/"); k = 0
+      for (i = 1; i <= n && i <= m && p[i] == c[i]; i++) k = i
+      n = k }
+    END { s = ""; for (i = 2; i <= n; i++) s = s "/" p[i]; print s }')
+  prefix=${prefix%/usr}
+  case $prefix in '' | / | /usr) sms_die "BENCH_PG_COPY=1: $SMS_PG_CONFIG is a system install; use a relocatable copy such as /opt/pgB" ;; esac
+  mkdir -p "$SMS_WORK/pg"
+  cp -a "$prefix/." "$SMS_WORK/pg/"
+  SMS_PG_CONFIG=$SMS_WORK/pg${bindir#"$prefix"}/pg_config
+  export PG_CONFIG=$SMS_PG_CONFIG
+  [ "$("$SMS_PG_CONFIG" --bindir)" = "$SMS_WORK/pg${bindir#"$prefix"}" ] ||
+    sms_die "the copy of $prefix is not relocatable ($SMS_PG_CONFIG --bindir: $("$SMS_PG_CONFIG" --bindir))"
+  echo "private copy of $prefix in $SMS_WORK/pg"
 }
 
 # bench_check_loaded PID LIB: PID has mapped LIB.so from $SMS_PG_CONFIG's pkglibdir;
