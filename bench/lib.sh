@@ -20,6 +20,7 @@
 #                             number) in one transaction -> $QUEUE_MS
 #   drain_timed N TIMEOUT     enable the worker, time until N more rows are sent or
 #                             failed -> $D_SECS $D_SENT $D_NOTSENT $D_RATE $D_SPAN $D_SPAN_RATE
+#   mock_reset                clear the mock's log, faults and state; credit for 10^9 messages
 #   latency                   commit->request latency at LAT_RATE/s (python mock) -> R[lat_*]
 #   perf_start PID / perf_stop   BENCH_PERF=1: profile PID
 
@@ -306,8 +307,21 @@ SQL
   D_SPAN_RATE=$(awk -v n="$D_AFTER_FIRST" -v t="$D_SPAN" 'BEGIN { printf "%.0f", (t > 0 ? n / t : 0) }')
   if [ "$D_SENT" != "$n" ]; then
     echo "  WARNING: $D_SENT of $n rows sent within ${timeout}s;" \
-      "statuses: $(q -c "SELECT string_agg(status || '=' || count, ' ') FROM sms_ir.outbox_stats WHERE count > 0")"
+      "statuses: $(outbox_status_counts); errors: $(outbox_errors)"
   fi
+}
+
+mock_reset() {
+  sms_mock POST /__mock/reset '{}' >/dev/null
+  # the mock's sms.ir account starts with 10,000 credits; a bench sends more
+  sms_mock POST /__mock/credit '{"credit": 1000000000}' >/dev/null
+}
+
+# outbox_errors: the commonest last_error of rows not sent, if any
+outbox_errors() {
+  q -c "SELECT string_agg(c || ' x ' || e, '; ') FROM (
+          SELECT left(coalesce(last_error, '(none)'), 100) AS e, count(*) AS c FROM sms_ir.outbox
+           WHERE status <> 'sent' GROUP BY 1 ORDER BY 2 DESC LIMIT 3) s"
 }
 
 # outbox_status_counts: "sent=N failed=M ..." for every status with rows
@@ -333,7 +347,7 @@ latency() {
     sleep 0.05
   done
   q -c "TRUNCATE sms_ir.outbox" -c "SELECT pg_stat_reset_shared('wal')" >/dev/null
-  sms_mock POST /__mock/reset '{}' >/dev/null
+  mock_reset
 
   cat >"$SMS_WORK/lat.sql" <<'SQL'
 SELECT sms_ir.queue_verify('09121234567', 123456, jsonb_build_object('code', to_char(extract(epoch FROM clock_timestamp()), 'FM9999999999.999999')));

@@ -215,7 +215,7 @@ part_hol() {
     "$(pct "$HOL_PROB" 1 | sed 's/\.0%/%/') of requests delayed ${HOL_DELAY_MS} ms =="
   use_provider "$SMS_MOCK_URL"
   for mode in free stall; do
-    sms_mock POST /__mock/reset '{}' >/dev/null
+    mock_reset
     if [ "$mode" = stall ]; then
       sms_mock POST /__mock/fault "{\"kind\":\"delay\",\"match\":\"/v1/send/verify\",\"probability\":$HOL_PROB,\"delay_ms\":$HOL_DELAY_MS,\"count\":-1}" >/dev/null
     fi
@@ -267,7 +267,7 @@ part_dup() {
   R[dup_list]=
   for ((k = 1; k <= DUP_KILLS; k++)); do
     worker_pause
-    sms_mock POST /__mock/reset '{}' >/dev/null
+    mock_reset
     queue_rows "$DUP_ROWS"
     wpid=$(q -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'sms_ir worker'")
     [ -n "$wpid" ] || sms_die "no 'sms_ir worker' in pg_stat_activity"
@@ -288,6 +288,7 @@ part_dup() {
       "$k" "$wpid" "$n" "$waited" "$st"
     printf ' mock: %s requests, %s distinct rows -> %s duplicates (%s rows more than once); rows: %s\n' \
       "${R[dup${k}_req]}" "${R[dup${k}_rows]}" "${R[dup${k}]}" "${R[dup${k}_twice]}" "${R[dup${k}_status]}"
+    [[ ${R[dup${k}_status]} == "sent=$DUP_ROWS" ]] || echo "  rows not sent: $(outbox_errors)"
     wait_worker_state idle 30
   done
 }
