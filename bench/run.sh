@@ -403,7 +403,7 @@ summary() {
   local k
   echo
   echo "==================== bench/run.sh summary ===================="
-  echo "$(date -u '+%F %T UTC'); $(nproc) cores, load average now $(cut -d' ' -f1-3 /proc/loadavg);" \
+  echo "$(date -u '+%F %T UTC'); $(nproc) cores, load average at start ${R[load0]}, now $(cut -d' ' -f1-3 /proc/loadavg);" \
     "${R[pg]}; fsync $FSYNC, synchronous_commit on"
   echo "sms_ir.so: ${R[so]}${R[pgnet_so]:+; pg_net.so: ${R[pgnet_so]}}"
   line "part" "sms_ir" "peer / baseline (same run)" "target"
@@ -449,7 +449,7 @@ summary() {
       echo "7 enqueue (bench/enqueue_bench.sh):"
       sed 's/^/  /' "$SMS_WORK/enqueue.summary"
     else
-      line "7 enqueue" "(no bench/enqueue_bench.sh summary)" "" ""
+      line "7 enqueue" "(no bench/enqueue_bench.sh, or no 'enqueue:' lines from it)" "" ""
     fi
   fi
   echo "total time: $1 s (numbers are printed, not asserted; the machine is shared and noisy)"
@@ -458,6 +458,7 @@ summary() {
 main() {
   local t_start preload=sms_ir p
   t_start=$(date +%s)
+  R[load0]=$(cut -d' ' -f1-3 /proc/loadavg)
   trap bench_cleanup EXIT
   trap sms_interrupted INT TERM
 
