@@ -14,6 +14,9 @@
 #   bench_check_loaded PID LIB   die unless process PID mapped $pkglibdir/LIB.so
 #   bench_private_pg          BENCH_PG_COPY=1: run on a private copy of that PostgreSQL
 #   nginx_start               canned sms.ir verify reply on 127.0.0.1:$NGINX_PORT
+#   bench_start [CONF]        nginx, the mock, the cluster (sms_ir towards nginx, fsync
+#                             $FSYNC, CONF appended), CREATE EXTENSION sms_ir, one sync
+#                             send through nginx; the worker idle -> R[so] (its sms_ir.so)
 #   worker_conf K=V ...       ALTER SYSTEM SET sms_ir.K (V "default" resets) + reload
 #   worker_pause, wait_worker_state STATE [S], worker_pid, rss_of PID, cpu_ms PID, median
 #   queue_rows N              TRUNCATE the outbox, queue N verify rows (code = row
@@ -254,6 +257,25 @@ cpu_ms() {
     echo 0
 }
 
+
+bench_start() {
+  nginx_start
+  sms_mock_start
+  sms_cluster_start "sms_ir.base_url = 'http://127.0.0.1:$NGINX_PORT'
+sms_ir.api_key = 'file:$(sms_secret_file api_key "$API_KEY")'
+sms_ir.line_number = '30004505000017'
+sms_ir.database_name = 'postgres'
+fsync = $FSYNC
+synchronous_commit = on
+track_wal_io_timing = on
+${1:-}"
+  q -c "CREATE EXTENSION sms_ir"
+  # the canned nginx reply must parse as a successful sms.ir send
+  [ "$(q -c "SELECT message_id FROM sms_ir.sms_send_verify('09121234567', 123456, '{\"code\":\"1\"}')")" = 89545112 ] ||
+    sms_die "sms_send_verify through nginx did not return the canned messageId"
+  wait_worker_state idle
+  R[so]=$(bench_check_loaded "$(worker_pid)" sms_ir)
+}
 
 # queue_rows N: worker paused, TRUNCATE the outbox, queue N verify rows in one
 # transaction, code = row number (unique per row) -> $QUEUE_MS

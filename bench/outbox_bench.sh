@@ -213,21 +213,8 @@ main() {
   [ -f "$("$SMS_PG_CONFIG" --pkglibdir)/sms_ir.so" ] ||
     sms_die "sms_ir is not installed: run 'make && make install' (or SMS_IR_BUILD=1)"
   command -v nginx >/dev/null 2>&1 || sms_die "nginx not found (apt-get install nginx-light)"
-  nginx_start
-  sms_mock_start
-  sms_cluster_start "sms_ir.base_url = 'http://127.0.0.1:$NGINX_PORT'
-sms_ir.api_key = 'file:$(sms_secret_file api_key "$API_KEY")'
-sms_ir.line_number = '30004505000017'
-sms_ir.database_name = 'postgres'
-fsync = $FSYNC
-synchronous_commit = on
-track_wal_io_timing = on"
-  q -c "CREATE EXTENSION sms_ir"
-  # the canned nginx reply must parse as a successful sms.ir send
-  [ "$(q -c "SELECT message_id FROM sms_ir.sms_send_verify('09121234567', 123456, '{\"code\":\"1\"}')")" = 89545112 ] ||
-    sms_die "sms_send_verify through nginx did not return the canned messageId"
-  wait_worker_state idle
-  echo "sms_ir.so loaded by the worker: $(bench_check_loaded "$(worker_pid)" sms_ir)"
+  bench_start ""
+  echo "sms_ir.so loaded by the worker: ${R[so]}"
 
   echo "outbox_bench: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg);" \
     "$("$SMS_PGBIN/postgres" -V); $(nginx -v 2>&1 | sed 's/.*: //') at 127.0.0.1:$NGINX_PORT;" \

@@ -477,22 +477,8 @@ main() {
     pgnet_build
     preload=sms_ir,pg_net
   fi
-  nginx_start
-  sms_mock_start
-  sms_cluster_start "shared_preload_libraries = '$preload'
-sms_ir.base_url = 'http://127.0.0.1:$NGINX_PORT'
-sms_ir.api_key = 'file:$(sms_secret_file api_key "$API_KEY")'
-sms_ir.line_number = '30004505000017'
-sms_ir.database_name = 'postgres'
-pg_net.database_name = 'postgres'
-fsync = $FSYNC
-synchronous_commit = on
-track_wal_io_timing = on"
-  q -c "CREATE EXTENSION sms_ir"
-  [ "$(q -c "SELECT message_id FROM sms_ir.sms_send_verify('09121234567', 123456, '{\"code\":\"1\"}')")" = 89545112 ] ||
-    sms_die "sms_send_verify through nginx did not return the canned messageId"
-  wait_worker_state idle
-  R[so]=$(bench_check_loaded "$(worker_pid)" sms_ir)
+  bench_start "shared_preload_libraries = '$preload'
+pg_net.database_name = 'postgres'"
   R[pg]=$("$SMS_PGBIN/postgres" -V)
   if [ "$PGNET" = 1 ]; then
     q -c "CREATE EXTENSION pg_net" -c "SELECT net.wait_until_running()" >/dev/null
