@@ -14,7 +14,8 @@
 # named in BENCH_ONLY (default: all, in this order):
 #
 #   drain     BENCH_DRAIN_ROWS (20000) verify rows queued in one transaction with
-#             the worker paused, then enabled; msg/s against nginx.  Peer: pg_net
+#             the worker paused, then enabled; msg/s against nginx (after an
+#             untimed 1000-row warm-up drain).  Peer: pg_net
 #             (BENCH_PGNET_TARBALL, default ../shared/peers/pg_net-*.tar.gz) built
 #             into the same PostgreSQL and preloaded; the same number of
 #             net.http_post calls (same URL, headers and JSON body) queued in one
@@ -192,6 +193,10 @@ part_drain() {
   echo
   echo "== 1. drain: $DRAIN_ROWS verify rows queued in one transaction, default settings, nginx =="
   use_provider "http://127.0.0.1:$NGINX_PORT"
+  # warm-up (untimed): the worker's connections, caches and the outbox's first pages
+  queue_rows 1000
+  drain_timed 1000 "$DRAIN_TIMEOUT"
+  worker_pause
   queue_rows "$DRAIN_ROWS"
   q -c "CHECKPOINT"
   echo "  -- sms_ir: queued in $QUEUE_MS ms (worker paused; batch_size $(q -c 'SHOW sms_ir.batch_size')," \
