@@ -260,7 +260,7 @@ wait_all_final() {
 }
 
 part_dup() {
-  local k i n wpid waited st mc
+  local k n t_end wpid waited st mc
   echo
   echo "== 3. duplicates after kill -9 of the worker: $DUP_KILLS rounds of $DUP_ROWS rows" \
     "(code = row number) against the python mock, kill at ~$DUP_KILL_AT requests =="
@@ -278,7 +278,8 @@ part_dup() {
     [ -n "$wpid" ] || sms_die "no 'sms_ir worker' in pg_stat_activity"
     worker_conf worker_enabled=on
     n=0
-    for ((i = 0; i < DUP_TIMEOUT * 100; i++)); do
+    t_end=$((SECONDS + DUP_TIMEOUT))
+    while ((SECONDS < t_end)); do
       n=$(sms_mock_count)
       [ "$n" -ge "$DUP_KILL_AT" ] && break
       sleep 0.01
