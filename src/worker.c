@@ -341,6 +341,9 @@ sleep_until(TimestampTz next_work_at)
 
 	/* statistics the store's transactions left pending */
 	pgstat_report_stat(true);
+	/* the pipeline may have consumed the latch that SIGHUP set */
+	if (ConfigReloadPending)
+		return true;
 
 	if (sms_ir_worker_enabled)
 	{

@@ -932,7 +932,7 @@ worker_pipeline_run(TimestampTz yield_at)
 		}
 		publish_in_flight();
 
-		if (!worker_pipeline_busy() && exhausted_until != 0 && !claimable)
+		if (!worker_pipeline_busy() && !claimable)
 			return PIPELINE_IDLE;
 		if (now >= yield_at || ConfigReloadPending)
 			return PIPELINE_YIELD;
