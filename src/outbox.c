@@ -42,6 +42,7 @@
 #include "storage/latch.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/jsonb.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
@@ -63,12 +64,6 @@
  */
 static const char *prevalidated_kind = NULL;
 static Jsonb *prevalidated_payload = NULL;
-/*
- * And the tuple direct_insert() built with every column the trigger forces
- * already set: when the trigger is handed exactly this tuple (no earlier
- * trigger replaced it), it has nothing to change.
- */
-static HeapTuple prevalidated_tuple = NULL;
 static int	direct_depth = 0;	/* direct_insert() calls running */
 
 static bool wake_at_commit = false;
@@ -78,7 +73,6 @@ outbox_xact_callback(XactEvent event, void *arg)
 {
 	prevalidated_kind = NULL;
 	prevalidated_payload = NULL;
-	prevalidated_tuple = NULL;
 	direct_depth = 0;
 	if (!wake_at_commit)
 		return;
@@ -194,6 +188,38 @@ row_is_prevalidated(HeapTuple tuple, TupleDesc desc)
 									 VARSIZE_ANY_EXHDR(prevalidated_payload));
 }
 
+/* Does the row already hold these values in these columns? */
+static bool
+row_holds(HeapTuple tuple, TupleDesc desc, int ncols, const int *cols,
+		  const Datum *values, const bool *nulls)
+{
+	Datum	   *tv = palloc(sizeof(Datum) * desc->natts);
+	bool	   *tn = palloc(sizeof(bool) * desc->natts);
+	bool		same = true;
+
+	heap_deform_tuple(tuple, desc, tv, tn);
+	for (int i = 0; i < ncols && same; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, cols[i] - 1);
+		Datum		have = tv[cols[i] - 1];
+
+		if (nulls[i] || tn[cols[i] - 1])
+			same = nulls[i] && tn[cols[i] - 1];
+		else if (att->attlen == -1)
+		{
+			struct varlena *want = (struct varlena *) DatumGetPointer(values[i]);
+
+			same = !VARATT_IS_EXTENDED(want) &&
+				datum_is_bytes(have, VARDATA(want), VARSIZE(want) - VARHDRSZ);
+		}
+		else
+			same = datumIsEqual(values[i], have, att->attbyval, att->attlen);
+	}
+	pfree(tv);
+	pfree(tn);
+	return same;
+}
+
 /*
  * The outbox's BEFORE INSERT trigger.  A caller may only queue: it chooses
  * kind, payload, send_after and dedupe_key, nothing else.  The trigger
@@ -246,22 +272,11 @@ sms_outbox_before_insert(PG_FUNCTION_ARGS)
 	}
 	memset(nulls, 0, sizeof(nulls));
 
-	if (tuple == prevalidated_tuple && prevalidated_tuple != NULL &&
-		row_is_prevalidated(tuple, desc))
-	{
-		/* built by direct_insert() with every column below already set */
-		prevalidated_kind = NULL;
-		prevalidated_payload = NULL;
-		prevalidated_tuple = NULL;
-		sms_outbox_wake_at_commit();
-		return PointerGetDatum(tuple);
-	}
 	if (row_is_prevalidated(tuple, desc))
 	{
 		/* one row per validation */
 		prevalidated_kind = NULL;
 		prevalidated_payload = NULL;
-		prevalidated_tuple = NULL;
 	}
 	else
 	{
@@ -319,6 +334,9 @@ sms_outbox_before_insert(PG_FUNCTION_ARGS)
 	}
 
 	sms_outbox_wake_at_commit();
+	/* forcing is idempotent: a row direct_insert() built needs no copy */
+	if (row_holds(tuple, desc, ncols, cols, values, nulls))
+		return PointerGetDatum(tuple);
 	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, desc, ncols, cols,
 													 values, nulls));
 }
@@ -577,9 +595,7 @@ direct_insert(const char *kind, Jsonb *payload, TimestampTz send_after,
 	estate->es_output_cid = GetCurrentCommandId(true);
 
 	slot = ExecInitExtraTupleSlot(estate, desc, &TTSOpsHeapTuple);
-	prevalidated_tuple = heap_form_tuple(desc, values, nulls);
-	/* the slot owns it: the trigger is handed this very tuple */
-	ExecStoreHeapTuple(prevalidated_tuple, slot, true);
+	ExecStoreHeapTuple(heap_form_tuple(desc, values, nulls), slot, true);
 
 	/* ExecSimpleRelationInsert(), opening only the indexes the row goes into */
 	direct_depth++;
@@ -622,7 +638,6 @@ direct_insert(const char *kind, Jsonb *payload, TimestampTz send_after,
 	}
 	AfterTriggerEndQuery(estate);
 	direct_depth--;
-	prevalidated_tuple = NULL;
 
 	ExecCloseIndices(rri);
 	ExecResetTupleTable(estate->es_tupleTable, false);
@@ -750,13 +765,11 @@ enqueue(const char *kind, Jsonb *payload, TimestampTz send_after,
 	{
 		prevalidated_kind = NULL;
 		prevalidated_payload = NULL;
-		prevalidated_tuple = NULL;
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	prevalidated_kind = NULL;
 	prevalidated_payload = NULL;
-	prevalidated_tuple = NULL;
 	PopOverrideSearchPath();
 	return id;
 }

@@ -82,7 +82,7 @@ SELECT kind, payload, payload = reparsed AS equal,
 -- not a later INSERT after a failed one.
 CREATE FUNCTION sms_test.outbox_meddle() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  CASE NEW.payload -> 'parameters' -> 0 ->> 'value'
+  CASE coalesce(NEW.payload -> 'parameters' -> 0 ->> 'value', left(NEW.payload -> 'messages' ->> 0, 5))
     WHEN 'boom' THEN
       RAISE EXCEPTION 'boom';
     WHEN 'nest' THEN
@@ -127,6 +127,13 @@ SELECT count(*) AS unvalidated_rows FROM sms_ir.outbox WHERE payload ->> 'mobile
 -- validated again)
 SELECT sms_ir.queue_verify('09121234567', 123456, '{"code":"forge"}') AS id \gset
 SELECT provider, status, attempts, result, last_error, next_attempt_at = send_after AS next_attempt_at_ok
+  FROM sms_ir.outbox WHERE id = :id;
+-- also for a large row (100 messages of 1,500 characters, a payload of 150 kB)
+SELECT min(q) AS id
+  FROM sms_ir.queue_like_to_like(array_fill(repeat('forge', 300), ARRAY[100]),
+                                 array_fill('09121234567'::text, ARRAY[100])) q \gset
+SELECT provider, status, attempts, result, last_error, next_attempt_at = send_after AS next_attempt_at_ok,
+       length(payload::text) > 150000 AS large
   FROM sms_ir.outbox WHERE id = :id;
 DROP TRIGGER a_meddle ON sms_ir.outbox;
 
