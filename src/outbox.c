@@ -446,7 +446,6 @@ outbox_learn(Relation rel)
 	if (ok)
 		outbox_learn_indexes(rel);
 	outbox_direct_ok = ok;
-	outbox_relid = RelationGetRelid(rel);
 }
 
 /* sms_ir.outbox, locked for an INSERT */
@@ -501,7 +500,7 @@ static Relation
 outbox_open(void)
 {
 	Relation	rel;
-	Oid			relid = outbox_relid;
+	volatile Oid relid = outbox_relid;
 
 	if (!OidIsValid(relid))
 	{
@@ -514,9 +513,27 @@ outbox_open(void)
 					 errmsg("relation \"sms_ir.outbox\" does not exist")));
 	}
 	rel = table_open(relid, RowExclusiveLock);
-	/* the lock processed invalidations: the cache may just have been reset */
-	if (outbox_relid != relid)
-		outbox_learn(rel);
+
+	/*
+	 * The lock processed invalidations: the cache may just have been reset.
+	 * Marked valid before learning, so that an invalidation processed while
+	 * learning (opening an index locks it) -- say CREATE INDEX CONCURRENTLY
+	 * adding one -- resets it again and it is learnt again, never kept stale.
+	 */
+	while (outbox_relid != relid)
+	{
+		outbox_relid = relid;
+		PG_TRY();
+		{
+			outbox_learn(rel);
+		}
+		PG_CATCH();
+		{
+			outbox_relid = InvalidOid;
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+	}
 	return rel;
 }
 

@@ -175,8 +175,25 @@ SELECT sms_ir.queue_verify('09121234567', 123456, '{"code":"extra"}') AS id \gse
 SELECT enq_extra FROM sms_ir.outbox WHERE id = :id;
 ALTER TABLE sms_ir.outbox DROP COLUMN enq_extra;
 SELECT sms_ir.queue_verify('09121234567', 123456, '{"code":"dropped"}') > 0 AS queued;
--- ... and every index holds exactly the rows it should (amcheck: every heap
--- row the index's predicate admits is in it)
+-- ... indexes made meanwhile get the rows: a partial one, an expression
+-- index, a hash index (not btree: queue_* open the indexes as an INSERT does)
+CREATE INDEX enq_partial_idx ON sms_ir.outbox (id) WHERE attempts = 0;
+CREATE INDEX enq_expr_idx ON sms_ir.outbox ((payload ->> 'mobile'));
+SELECT sms_ir.queue_verify('09351234567', 123456, '{"code":"idx1"}') > 0 AS queued;
+CREATE INDEX enq_hash_idx ON sms_ir.outbox USING hash (kind);
+SELECT sms_ir.queue_verify('09351234567', 123456, '{"code":"idx2"}') > 0 AS queued;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM sms_ir.outbox WHERE kind = 'verify';
+SELECT count(*) AS verify_rows_by_hash_index FROM sms_ir.outbox WHERE kind = 'verify' \gset
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+SELECT :verify_rows_by_hash_index = count(*) AS hash_index_complete
+  FROM sms_ir.outbox WHERE kind || '' = 'verify';
+DROP INDEX sms_ir.enq_hash_idx;
+SELECT sms_ir.queue_verify('09351234567', 123456, '{"code":"idx3"}') > 0 AS queued;
+-- ... and every btree index holds exactly the rows it should (amcheck: every
+-- heap row the index's predicate admits is in it)
 SELECT c.relname, bt_index_check(i.indexrelid, true)::text = '' AS ok
   FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
  WHERE i.indrelid = 'sms_ir.outbox'::regclass
@@ -185,6 +202,7 @@ SET enable_seqscan = off;
 SELECT count(*) = (SELECT count(*) FROM sms_ir.outbox WHERE dedupe_key IS NOT NULL) AS dedupe_index_complete
   FROM sms_ir.outbox WHERE dedupe_key > '';
 RESET enable_seqscan;
+DROP INDEX sms_ir.enq_partial_idx, sms_ir.enq_expr_idx;
 
 -- A granted role: queue_verify runs as the extension's owner, and what runs
 -- as the owner inside it (here: a trigger of the owner's on the outbox)
