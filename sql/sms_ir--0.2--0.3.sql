@@ -37,3 +37,30 @@ CREATE FUNCTION sms_ir.provider_capabilities()
   LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION sms_ir.provider_capabilities() IS
   'Every provider x operation of this build: supported, or the hint an unsupported call raises with';
+
+-- ===========================================================================
+-- Cheaper enqueue (issue 9).
+-- (section owned by the enqueue work; see src/outbox.c; keep it last)
+-- ===========================================================================
+
+-- dedupe_key: a partial unique index.  Rows without a key (nearly all) get no
+-- index entry; the key stays unique where it is set.  An INSERT ... ON
+-- CONFLICT on it names the predicate so that the index is inferred:
+--   ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
+ALTER TABLE sms_ir.outbox DROP CONSTRAINT outbox_dedupe_key_key;
+CREATE UNIQUE INDEX outbox_dedupe_key_idx ON sms_ir.outbox (dedupe_key)
+  WHERE dedupe_key IS NOT NULL;
+
+-- The queue functions pin their search path in C instead (an override search
+-- path of pg_catalog alone around their INSERT, src/outbox.c enqueue()): a
+-- function-level SET costs a GUC save and restore and a recomputed search
+-- path on every call.  They stay SECURITY DEFINER; ALTER FUNCTION keeps the
+-- GRANTs users gave on them.
+ALTER FUNCTION sms_ir.queue_verify(text, bigint, jsonb, timestamptz, text)
+  RESET search_path;
+ALTER FUNCTION sms_ir.queue_template(text, text, jsonb, text, timestamptz, text)
+  RESET search_path;
+ALTER FUNCTION sms_ir.queue_bulk(text, text[], text, timestamptz, text)
+  RESET search_path;
+ALTER FUNCTION sms_ir.queue_like_to_like(text[], text[], text, timestamptz, text)
+  RESET search_path;

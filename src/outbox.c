@@ -7,19 +7,42 @@
  * sets the worker's latch once at COMMIT (never at abort), so a rolled-back
  * transaction costs the worker nothing and one transaction that queues a
  * thousand rows wakes it once.
+ *
+ * Enqueueing cheaply (issue 9): a queue_* call costs no more than a trigger
+ * writing a hand-written outbox row.  The row a queue function has just
+ * validated is not validated again by the BEFORE INSERT trigger (see
+ * "prevalidated" below), and a row without a dedupe_key is inserted without
+ * SPI or a plan (direct_insert()), through the executor's simple-insert path:
+ * the same BEFORE/AFTER row triggers, constraints and index entries as an
+ * INSERT, minus parse, plan, executor start-up, snapshot and RETURNING.
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/index.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_type.h"
+#include "commands/sequence.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
+#include "nodes/makefuncs.h"
+#include "optimizer/optimizer.h"
+#include "utils/memutils.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/relcache.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "storage/latch.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/jsonb.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
@@ -30,18 +53,27 @@
 #include "worker.h"
 
 /*
- * Set while a queue_* function inserts a payload it has just validated and
- * normalized: the BEFORE INSERT trigger then skips validating it again.
- * Reset at transaction end, so an error cannot leave it set.
+ * Set only by C code, only while a queue_* function inserts the payload it
+ * has just validated and normalized: kind and payload exactly as inserted.
+ * The BEFORE INSERT trigger skips validating a row only if its kind and
+ * payload are byte for byte these (so nothing else -- a row a trigger on the
+ * outbox inserts meanwhile, or a row some earlier trigger changed -- rides on
+ * it), and clears it at once: one row per validation.  Cleared again when the
+ * insert returns or fails (PG_FINALLY) and at transaction end.  No SQL can
+ * set it.  The other columns are forced by the trigger whatever happened.
  */
-static int	prevalidated_inserts = 0;
+static const char *prevalidated_kind = NULL;
+static Jsonb *prevalidated_payload = NULL;
+static int	direct_depth = 0;	/* direct_insert() calls running */
 
 static bool wake_at_commit = false;
 
 static void
 outbox_xact_callback(XactEvent event, void *arg)
 {
-	prevalidated_inserts = 0;
+	prevalidated_kind = NULL;
+	prevalidated_payload = NULL;
+	direct_depth = 0;
 	if (!wake_at_commit)
 		return;
 	switch (event)
@@ -69,10 +101,13 @@ outbox_xact_callback(XactEvent event, void *arg)
 	}
 }
 
+static void outbox_relcache_callback(Datum arg, Oid relid);
+
 void
 sms_outbox_init(void)
 {
 	RegisterXactCallback(outbox_xact_callback, NULL);
+	CacheRegisterRelcacheCallback(outbox_relcache_callback, (Datum) 0);
 }
 
 void
@@ -105,6 +140,11 @@ static const char *const forced_column_names[FORCED_COLUMNS] = {
 	"delivery_checked_at"
 };
 
+/* Column numbers of the outbox (never change for a table: dropped columns keep theirs). */
+static int	attnums[FORCED_COLUMNS];
+static int	attnums_kind;
+static Oid	attnums_relid = InvalidOid;
+
 /* A send_after the worker can compute with: finite. */
 static void
 check_send_after(TimestampTz send_after)
@@ -115,6 +155,69 @@ check_send_after(TimestampTz send_after)
 				 errmsg("send_after must be a finite time"),
 				 errdetail("send_after is %s.", timestamptz_to_str(send_after)),
 				 errhint("Pass a time, or now() to send as soon as possible.")));
+}
+
+/* Is this varlena datum exactly these bytes?  (Compressed or external: no.) */
+static bool
+datum_is_bytes(Datum d, const char *bytes, Size len)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(d);
+
+	if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))
+		return false;
+	return VARSIZE_ANY_EXHDR(v) == len && memcmp(VARDATA_ANY(v), bytes, len) == 0;
+}
+
+/*
+ * Is this row the one a queue_* function validated and is inserting right
+ * now: its kind and payload byte for byte what was validated?
+ */
+static bool
+row_is_prevalidated(HeapTuple tuple, TupleDesc desc)
+{
+	Datum		d;
+	bool		isnull;
+
+	if (prevalidated_payload == NULL)
+		return false;
+	d = heap_getattr(tuple, attnums_kind, desc, &isnull);
+	if (isnull || !datum_is_bytes(d, prevalidated_kind, strlen(prevalidated_kind)))
+		return false;
+	d = heap_getattr(tuple, attnums[FORCED_PAYLOAD], desc, &isnull);
+	return !isnull && datum_is_bytes(d, VARDATA_ANY(prevalidated_payload),
+									 VARSIZE_ANY_EXHDR(prevalidated_payload));
+}
+
+/* Does the row already hold these values in these columns? */
+static bool
+row_holds(HeapTuple tuple, TupleDesc desc, int ncols, const int *cols,
+		  const Datum *values, const bool *nulls)
+{
+	Datum	   *tv = palloc(sizeof(Datum) * desc->natts);
+	bool	   *tn = palloc(sizeof(bool) * desc->natts);
+	bool		same = true;
+
+	heap_deform_tuple(tuple, desc, tv, tn);
+	for (int i = 0; i < ncols && same; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, cols[i] - 1);
+		Datum		have = tv[cols[i] - 1];
+
+		if (nulls[i] || tn[cols[i] - 1])
+			same = nulls[i] && tn[cols[i] - 1];
+		else if (att->attlen == -1)
+		{
+			struct varlena *want = (struct varlena *) DatumGetPointer(values[i]);
+
+			same = !VARATT_IS_EXTENDED(want) &&
+				datum_is_bytes(have, VARDATA(want), VARSIZE(want) - VARHDRSZ);
+		}
+		else
+			same = datumIsEqual(values[i], have, att->attbyval, att->attlen);
+	}
+	pfree(tv);
+	pfree(tn);
+	return same;
 }
 
 /*
@@ -142,8 +245,6 @@ sms_outbox_before_insert(PG_FUNCTION_ARGS)
 	Datum		values[FORCED_COLUMNS];
 	bool		nulls[FORCED_COLUMNS];
 	int			ncols = 0;
-	static int	attnums[FORCED_COLUMNS];
-	static Oid	attnums_relid = InvalidOid;
 	bool		isnull;
 	Datum		send_after;
 
@@ -157,21 +258,29 @@ sms_outbox_before_insert(PG_FUNCTION_ARGS)
 	/* column numbers never change for a table (dropped columns keep theirs) */
 	if (attnums_relid != RelationGetRelid(trigdata->tg_relation))
 	{
+		attnums_relid = InvalidOid;
 		for (int c = 0; c < FORCED_COLUMNS; c++)
 		{
 			attnums[c] = SPI_fnumber(desc, forced_column_names[c]);
 			if (attnums[c] <= 0)
 				elog(ERROR, "sms_ir.outbox has no column \"%s\"", forced_column_names[c]);
 		}
+		attnums_kind = SPI_fnumber(desc, "kind");
+		if (attnums_kind <= 0)
+			elog(ERROR, "sms_ir.outbox has no column \"kind\"");
 		attnums_relid = RelationGetRelid(trigdata->tg_relation);
 	}
 	memset(nulls, 0, sizeof(nulls));
 
-	if (prevalidated_inserts > 0)
-		prevalidated_inserts--;
+	if (row_is_prevalidated(tuple, desc))
+	{
+		/* one row per validation */
+		prevalidated_kind = NULL;
+		prevalidated_payload = NULL;
+	}
 	else
 	{
-		Datum		kind = SPI_getbinval(tuple, desc, SPI_fnumber(desc, "kind"), &isnull);
+		Datum		kind = SPI_getbinval(tuple, desc, attnums_kind, &isnull);
 		Datum		payload;
 		SmsArgs		args;
 
@@ -225,18 +334,344 @@ sms_outbox_before_insert(PG_FUNCTION_ARGS)
 	}
 
 	sms_outbox_wake_at_commit();
+	/* forcing is idempotent: a row direct_insert() built needs no copy */
+	if (row_holds(tuple, desc, ncols, cols, values, nulls))
+		return PointerGetDatum(tuple);
 	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, desc, ncols, cols,
 													 values, nulls));
 }
 
 /*
- * Insert one validated, normalized payload; returns its id, or the id of the
- * row that already holds dedupe_key.  The statements resolve no name through
- * search_path, which matters in these SECURITY DEFINER functions.
+ * The outbox relation as direct_insert() sees it: looked up once, forgotten
+ * on any relcache invalidation of it (ALTER TABLE, CREATE TRIGGER, DROP
+ * EXTENSION, ...), which is processed when the table is locked.
+ */
+typedef enum DirectColumn
+{
+	DC_ID,
+	DC_KIND,
+	DC_PAYLOAD,
+	DC_DEDUPE_KEY,
+	DC_PROVIDER,
+	DC_STATUS,
+	DC_ATTEMPTS,
+	DC_SEND_AFTER,
+	DC_NEXT_ATTEMPT_AT,
+	DC_CREATED_AT,
+	DC_COLUMNS
+} DirectColumn;
+
+static const char *const direct_column_names[DC_COLUMNS] = {
+	"id", "kind", "payload", "dedupe_key", "provider", "status", "attempts",
+	"send_after", "next_attempt_at", "created_at"
+};
+
+static Oid	outbox_relid = InvalidOid;	/* InvalidOid: look it up again */
+static bool outbox_direct_ok;	/* the table's shape allows direct_insert() */
+static Oid	outbox_id_seq;
+static Datum outbox_queued;		/* the 'queued' label of status' enum */
+static AttrNumber outbox_att[DC_COLUMNS];
+
+/*
+ * The outbox's indexes, when all are btree: their IndexInfo with predicates
+ * and expressions compiled once (an INSERT's executor compiles the partial
+ * indexes' predicates again for every statement, here every row), in
+ * outbox_cxt.  A context replaced while a direct_insert() is running (an
+ * invalidation processed by a nested call) is left alone, not freed.
+ */
+static MemoryContext outbox_cxt = NULL;
+static int	outbox_nindexes = -1;	/* -1: ExecOpenIndices() per row */
+static Oid *outbox_index_oids;
+static IndexInfo **outbox_index_infos;
+
+static void outbox_learn_indexes(Relation rel);
+
+static void
+outbox_relcache_callback(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == outbox_relid)
+		outbox_relid = InvalidOid;
+}
+
+/*
+ * Can a row be inserted directly, with the values direct_insert() knows?  Only
+ * when every column it does not set has no default (NULL is what an INSERT
+ * would store) and id is an identity column.  A column added later with a
+ * default makes queue_* use the SPI INSERT (correct, only slower) until
+ * direct_insert() learns to set it.
+ */
+static void
+outbox_learn(Relation rel)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	bool		ok = true;
+
+	for (int c = 0; c < DC_COLUMNS; c++)
+		outbox_att[c] = InvalidAttrNumber;
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		bool		known = false;
+
+		if (att->attisdropped)
+			continue;
+		for (int c = 0; c < DC_COLUMNS; c++)
+			if (strcmp(NameStr(att->attname), direct_column_names[c]) == 0)
+			{
+				outbox_att[c] = att->attnum;
+				known = true;
+			}
+		if (!known && (att->atthasdef || att->attidentity || att->attgenerated))
+			ok = false;
+	}
+	for (int c = 0; c < DC_COLUMNS; c++)
+		if (outbox_att[c] == InvalidAttrNumber)
+			ok = false;
+	if (ok && (TupleDescAttr(desc, outbox_att[DC_ID] - 1)->attidentity == '\0' ||
+			   TupleDescAttr(desc, outbox_att[DC_ATTEMPTS] - 1)->atttypid != INT4OID ||
+			   TupleDescAttr(desc, outbox_att[DC_SEND_AFTER] - 1)->atttypid != TIMESTAMPTZOID ||
+			   TupleDescAttr(desc, outbox_att[DC_NEXT_ATTEMPT_AT] - 1)->atttypid != TIMESTAMPTZOID ||
+			   TupleDescAttr(desc, outbox_att[DC_CREATED_AT] - 1)->atttypid != TIMESTAMPTZOID ||
+			   TupleDescAttr(desc, outbox_att[DC_PAYLOAD] - 1)->atttypid != JSONBOID ||
+			   TupleDescAttr(desc, outbox_att[DC_ID] - 1)->atttypid != INT8OID))
+		ok = false;
+	if (ok)
+	{
+		outbox_id_seq = getIdentitySequence(RelationGetRelid(rel), outbox_att[DC_ID], true);
+		ok = OidIsValid(outbox_id_seq);
+	}
+	if (ok)
+		outbox_queued = DirectFunctionCall2(enum_in, CStringGetDatum("queued"),
+											ObjectIdGetDatum(TupleDescAttr(desc, outbox_att[DC_STATUS] - 1)->atttypid));
+	if (ok)
+		outbox_learn_indexes(rel);
+	outbox_direct_ok = ok;
+}
+
+/* sms_ir.outbox, locked for an INSERT */
+static void
+outbox_learn_indexes(Relation rel)
+{
+	List	   *oids = RelationGetIndexList(rel);
+	MemoryContext cxt;
+	MemoryContext old;
+	ListCell   *lc;
+	int			n = 0;
+	bool		all_btree = true;
+
+	cxt = AllocSetContextCreate(CacheMemoryContext, "sms_ir outbox indexes",
+								ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	outbox_index_oids = palloc(sizeof(Oid) * Max(list_length(oids), 1));
+	outbox_index_infos = palloc(sizeof(IndexInfo *) * Max(list_length(oids), 1));
+	foreach(lc, oids)
+	{
+		Relation	idx = index_open(lfirst_oid(lc), RowExclusiveLock);
+		IndexInfo  *ii;
+
+		if (idx->rd_rel->relam != BTREE_AM_OID)
+			all_btree = false;
+		ii = BuildIndexInfo(idx);
+		if (ii->ii_Predicate != NIL)
+			ii->ii_PredicateState =
+				ExecInitQual((List *) expression_planner((Expr *) ii->ii_Predicate), NULL);
+		if (ii->ii_Expressions != NIL)
+		{
+			ListCell   *e;
+
+			foreach(e, ii->ii_Expressions)
+				ii->ii_ExpressionsState =
+					lappend(ii->ii_ExpressionsState,
+							ExecInitExpr(expression_planner((Expr *) lfirst(e)), NULL));
+		}
+		outbox_index_oids[n] = lfirst_oid(lc);
+		outbox_index_infos[n++] = ii;
+		index_close(idx, NoLock);
+	}
+	MemoryContextSwitchTo(old);
+	list_free(oids);
+	if (outbox_cxt != NULL && direct_depth == 0)
+		MemoryContextDelete(outbox_cxt);
+	outbox_cxt = cxt;
+	outbox_nindexes = all_btree ? n : -1;
+}
+
+static Relation
+outbox_open(void)
+{
+	Relation	rel;
+	volatile Oid relid = outbox_relid;
+
+	if (!OidIsValid(relid))
+	{
+		Oid			nsp = get_namespace_oid("sms_ir", false);
+
+		relid = get_relname_relid("outbox", nsp);
+		if (!OidIsValid(relid))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("relation \"sms_ir.outbox\" does not exist")));
+	}
+	rel = table_open(relid, RowExclusiveLock);
+
+	/*
+	 * The lock processed invalidations: the cache may just have been reset.
+	 * Marked valid before learning, so that an invalidation processed while
+	 * learning (opening an index locks it) -- say CREATE INDEX CONCURRENTLY
+	 * adding one -- resets it again and it is learnt again, never kept stale.
+	 */
+	while (outbox_relid != relid)
+	{
+		outbox_relid = relid;
+		PG_TRY();
+		{
+			outbox_learn(rel);
+		}
+		PG_CATCH();
+		{
+			outbox_relid = InvalidOid;
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+	}
+	return rel;
+}
+
+/*
+ * Insert a row without a dedupe_key the way the executor's simple-insert path
+ * does (ExecSimpleRelationInsert(), what logical replication applies rows
+ * with): BEFORE ROW triggers (ours
+ * validates nothing for this row, see prevalidated, and forces the columns
+ * it owns), constraints, the heap and index entries, AFTER ROW triggers (a
+ * user's, foreign keys) at the end of this "query"; only the indexes the row
+ * goes into are opened (a partial index whose predicate it fails is not).
+ * What the path does not
+ * do, a table with it falls back for: statement-level INSERT triggers,
+ * transition tables, rules, row-level security.  No ACL check: these
+ * functions run as the extension's owner, who may insert.  Returns false
+ * (nothing done) when the table's shape needs the SPI INSERT.
+ */
+static bool
+direct_insert(const char *kind, Jsonb *payload, TimestampTz send_after,
+			  const SmsProvider *provider, int64 *id)
+{
+	Relation	rel = outbox_open();
+	TriggerDesc *trig = rel->trigdesc;
+	TupleDesc	desc = RelationGetDescr(rel);
+	EState	   *estate;
+	RangeTblEntry *rte;
+	ResultRelInfo *rri;
+	TupleTableSlot *slot;
+	Datum	   *values;
+	bool	   *nulls;
+
+	if (!outbox_direct_ok || rel->rd_rules != NULL || rel->rd_rel->relrowsecurity ||
+		rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relispartition ||
+		(desc->constr != NULL && desc->constr->has_generated_stored) ||
+		(trig != NULL && (trig->trig_insert_before_statement ||
+						  trig->trig_insert_after_statement ||
+						  trig->trig_insert_new_table ||
+						  trig->trig_insert_instead_row)))
+	{
+		table_close(rel, NoLock);
+		return false;
+	}
+
+	values = palloc0(sizeof(Datum) * desc->natts);
+	nulls = palloc(sizeof(bool) * desc->natts);
+	memset(nulls, true, sizeof(bool) * desc->natts);
+#define SET_COL(c, v) (values[outbox_att[c] - 1] = (v), nulls[outbox_att[c] - 1] = false)
+	*id = nextval_internal(outbox_id_seq, false);
+	SET_COL(DC_ID, Int64GetDatum(*id));
+	SET_COL(DC_KIND, CStringGetTextDatum(kind));
+	SET_COL(DC_PAYLOAD, JsonbPGetDatum(payload));
+	/* what the BEFORE INSERT trigger forces: the same row if it is disabled */
+	SET_COL(DC_PROVIDER, CStringGetTextDatum(provider->name));
+	SET_COL(DC_STATUS, outbox_queued);
+	SET_COL(DC_ATTEMPTS, Int32GetDatum(0));
+	SET_COL(DC_SEND_AFTER, TimestampTzGetDatum(send_after));
+	SET_COL(DC_NEXT_ATTEMPT_AT, TimestampTzGetDatum(send_after));
+	SET_COL(DC_CREATED_AT, TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()));
+#undef SET_COL
+
+	estate = CreateExecutorState();
+	rte = makeNode(RangeTblEntry);
+	rte->rtekind = RTE_RELATION;
+	rte->relid = RelationGetRelid(rel);
+	rte->relkind = rel->rd_rel->relkind;
+	rte->rellockmode = RowExclusiveLock;
+	ExecInitRangeTable(estate, list_make1(rte));
+	rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(rri, rel, 1, NULL, 0);
+	/*
+	 * As logical replication does: listed, so that the AFTER triggers find
+	 * it (ExecGetTriggerResultRel), but never closed through the list (no
+	 * ExecCloseResultRelations(): rel is closed below).
+	 */
+	estate->es_opened_result_relations = list_make1(rri);
+	estate->es_output_cid = GetCurrentCommandId(true);
+
+	slot = ExecInitExtraTupleSlot(estate, desc, &TTSOpsHeapTuple);
+	ExecStoreHeapTuple(heap_form_tuple(desc, values, nulls), slot, true);
+
+	/* ExecSimpleRelationInsert(), opening only the indexes the row goes into */
+	direct_depth++;
+	AfterTriggerBeginQuery();
+	if (trig == NULL || !trig->trig_insert_before_row ||
+		ExecBRInsertTriggers(estate, rri, slot))
+	{
+		List	   *recheck = NIL;
+
+		if (desc->constr)
+			ExecConstraints(rri, slot, estate);
+		simple_table_tuple_insert(rel, slot);
+		if (outbox_nindexes < 0)
+			ExecOpenIndices(rri, false);
+		else if (outbox_nindexes > 0)
+		{
+			ExprContext *econtext = GetPerTupleExprContext(estate);
+			int			n = 0;
+
+			/* a partial index whose predicate the row fails gets no entry */
+			econtext->ecxt_scantuple = slot;
+			rri->ri_IndexRelationDescs = palloc(sizeof(Relation) * outbox_nindexes);
+			rri->ri_IndexRelationInfo = palloc(sizeof(IndexInfo *) * outbox_nindexes);
+			for (int i = 0; i < outbox_nindexes; i++)
+			{
+				IndexInfo  *ii = outbox_index_infos[i];
+
+				if (ii->ii_PredicateState != NULL &&
+					!ExecQual(ii->ii_PredicateState, econtext))
+					continue;
+				rri->ri_IndexRelationDescs[n] = index_open(outbox_index_oids[i], RowExclusiveLock);
+				rri->ri_IndexRelationInfo[n++] = ii;
+			}
+			rri->ri_NumIndices = n;
+		}
+		if (rri->ri_NumIndices > 0)
+			recheck = ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL);
+		ExecARInsertTriggers(estate, rri, slot, recheck, NULL);
+		list_free(recheck);
+	}
+	AfterTriggerEndQuery(estate);
+	direct_depth--;
+
+	ExecCloseIndices(rri);
+	ExecResetTupleTable(estate->es_tupleTable, false);
+	FreeExecutorState(estate);
+	table_close(rel, NoLock);
+	return true;
+}
+
+/*
+ * The SPI INSERT: rows with a dedupe_key (ON CONFLICT on the partial unique
+ * index outbox_dedupe_key_idx, its predicate spelled out so that it is
+ * inferred), and any row when the table's shape rules direct_insert() out.
+ * Returns the new id, or the id of the row that already holds dedupe_key.
  */
 static int64
-enqueue(const char *kind, Jsonb *payload, TimestampTz send_after,
-		const char *dedupe_key)
+spi_insert(const char *kind, Jsonb *payload, TimestampTz send_after,
+		   const char *dedupe_key)
 {
 	static SPIPlanPtr insert_plan = NULL;	/* without a key */
 	static SPIPlanPtr upsert_plan = NULL;	/* with a key: ON CONFLICT */
@@ -261,7 +696,8 @@ enqueue(const char *kind, Jsonb *payload, TimestampTz send_after,
 		*plan = SPI_prepare(dedupe_key ?
 							"INSERT INTO sms_ir.outbox (kind, payload, send_after, dedupe_key)"
 							" VALUES ($1, $2, $3, $4)"
-							" ON CONFLICT (dedupe_key) DO NOTHING RETURNING id" :
+							" ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL"
+							" DO NOTHING RETURNING id" :
 							"INSERT INTO sms_ir.outbox (kind, payload, send_after, dedupe_key)"
 							" VALUES ($1, $2, $3, $4) RETURNING id",
 							4, types);
@@ -269,10 +705,8 @@ enqueue(const char *kind, Jsonb *payload, TimestampTz send_after,
 			elog(ERROR, "could not prepare the outbox insert: %s",
 				 SPI_result_code_string(SPI_result));
 	}
-	prevalidated_inserts = 1;
 	if (SPI_execute_plan(*plan, values, nulls, false, 1) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "could not insert into sms_ir.outbox");
-	prevalidated_inserts = 0;
 
 	if (SPI_processed == 1)
 		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -310,6 +744,53 @@ enqueue(const char *kind, Jsonb *payload, TimestampTz send_after,
 	return id;
 }
 
+/*
+ * Insert one validated, normalized payload; returns its id, or the id of the
+ * row that already holds dedupe_key.
+ *
+ * These functions are SECURITY DEFINER: what runs inside the INSERT (the
+ * outbox's triggers, defaults, constraints) runs as the extension's owner.
+ * Instead of a per-call SET search_path (a GUC save and restore, and the
+ * caller's search path recomputed afterwards, on every call), the INSERT runs
+ * under an override search path of pg_catalog alone -- no schema a caller can
+ * create objects in, not even pg_temp -- pushed here and popped when it
+ * returns (on error, (sub)transaction abort pops it).  The C code itself
+ * resolves no name through the search path.
+ */
+static int64
+enqueue(const char *kind, Jsonb *payload, TimestampTz send_after,
+		const char *dedupe_key, const SmsProvider *provider)
+{
+	OverrideSearchPath path;
+	int64		id = 0;
+
+	memset(&path, 0, sizeof(path));
+	path.schemas = NIL;
+	path.addCatalog = true;
+	path.addTemp = false;
+	PushOverrideSearchPath(&path);
+
+	prevalidated_kind = kind;
+	prevalidated_payload = payload;
+	PG_TRY();
+	{
+		if (dedupe_key != NULL ||
+			!direct_insert(kind, payload, send_after, provider, &id))
+			id = spi_insert(kind, payload, send_after, dedupe_key);
+	}
+	PG_CATCH();
+	{
+		prevalidated_kind = NULL;
+		prevalidated_payload = NULL;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	prevalidated_kind = NULL;
+	prevalidated_payload = NULL;
+	PopOverrideSearchPath();
+	return id;
+}
+
 static TimestampTz
 send_after_arg(FunctionCallInfo fcinfo, int argno)
 {
@@ -337,7 +818,7 @@ sms_queue_verify(PG_FUNCTION_ARGS)
 	sms_args_verify_from_call(fcinfo, provider, &args);
 	sms_args_check_supported(provider, &args);
 	PG_RETURN_INT64(enqueue("verify", sms_args_to_payload(&args),
-							send_after_arg(fcinfo, 3), dedupe_arg(fcinfo, 4)));
+							send_after_arg(fcinfo, 3), dedupe_arg(fcinfo, 4), provider));
 }
 
 /* queue_template(recipient, template_id text, parameters, sender, send_after, dedupe_key) */
@@ -351,7 +832,7 @@ sms_queue_template(PG_FUNCTION_ARGS)
 	sms_args_template_from_call(fcinfo, provider, &args);
 	sms_args_check_supported(provider, &args);
 	PG_RETURN_INT64(enqueue("template", sms_args_to_payload(&args),
-							send_after_arg(fcinfo, 4), dedupe_arg(fcinfo, 5)));
+							send_after_arg(fcinfo, 4), dedupe_arg(fcinfo, 5), provider));
 }
 
 /* Shared body of queue_bulk and queue_like_to_like: one row per chunk. */
@@ -375,7 +856,8 @@ queue_in_chunks(FunctionCallInfo fcinfo, const SmsProvider *provider, SmsArgs *a
 		/* row 1 keeps the key; rows 2.. get key#2, key#3, ... */
 		id = Int64GetDatum(enqueue(kind, sms_args_to_payload(&part), send_after,
 								   dedupe_key == NULL || part_no == 1 ? dedupe_key :
-								   psprintf("%s#%d", dedupe_key, part_no)));
+								   psprintf("%s#%d", dedupe_key, part_no),
+								   provider));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &id, &isnull);
 	}
 	return (Datum) 0;

@@ -245,60 +245,78 @@ sms_payload_to_args(const SmsProvider *provider, const char *kind,
 	sms_args_check_supported(provider, args);
 }
 
+/*
+ * Payloads are built as a JsonbValue tree, not as JSON text parsed again by
+ * jsonb_in (which was most of what building one cost): the same jsonb, byte
+ * for byte (pushJsonbValue sorts and checks keys as jsonb_in does).
+ */
 static void
-append_string_array(StringInfo buf, char **items, int n)
+push_string(JsonbParseState **st, JsonbIteratorToken tok, const char *s)
 {
-	appendStringInfoChar(buf, '[');
-	for (int i = 0; i < n; i++)
+	JsonbValue	v;
+
+	if (s == NULL)
+		v.type = jbvNull;
+	else
 	{
-		if (i > 0)
-			appendStringInfoChar(buf, ',');
-		escape_json(buf, items[i]);
+		v.type = jbvString;
+		v.val.string.val = (char *) s;
+		v.val.string.len = strlen(s);
 	}
-	appendStringInfoChar(buf, ']');
+	pushJsonbValue(st, tok, &v);
 }
 
 static void
-append_key(StringInfo buf, const char *key)
+push_key(JsonbParseState **st, const char *key)
 {
-	if (buf->len > 1)
-		appendStringInfoChar(buf, ',');
-	escape_json(buf, key);
-	appendStringInfoChar(buf, ':');
+	push_string(st, WJB_KEY, key);
+}
+
+static void
+push_string_array(JsonbParseState **st, char **items, int n)
+{
+	pushJsonbValue(st, WJB_BEGIN_ARRAY, NULL);
+	for (int i = 0; i < n; i++)
+		push_string(st, WJB_ELEM, items[i]);
+	pushJsonbValue(st, WJB_END_ARRAY, NULL);
 }
 
 Jsonb *
 sms_args_to_payload(const SmsArgs *args)
 {
-	StringInfoData buf;
+	JsonbParseState *st = NULL;
+	JsonbValue *res;
+	JsonbValue	v;
 
-	initStringInfo(&buf);
-	appendStringInfoChar(&buf, '{');
+	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
 	switch (args->op)
 	{
 		case SMS_OP_BULK:
-			append_key(&buf, "message");
-			escape_json(&buf, args->message);
+			push_key(&st, "message");
+			push_string(&st, WJB_VALUE, args->message);
 			break;
 		case SMS_OP_LIKE_TO_LIKE:
-			append_key(&buf, "messages");
-			append_string_array(&buf, args->messages, args->nmobiles);
+			push_key(&st, "messages");
+			push_string_array(&st, args->messages, args->nmobiles);
 			break;
 		case SMS_OP_VERIFY:
-			append_key(&buf, "mobile");
-			escape_json(&buf, args->mobiles[0]);
-			append_key(&buf, "template_id");
-			appendStringInfoString(&buf, args->template_id);
+			push_key(&st, "mobile");
+			push_string(&st, WJB_VALUE, args->mobiles[0]);
+			push_key(&st, "template_id");
+			/* a number: sms_args_template_id() printed an int64 */
+			v.type = jbvNumeric;
+			v.val.numeric = int64_to_numeric(strtoi64(args->template_id, NULL, 10));
+			pushJsonbValue(&st, WJB_VALUE, &v);
 			break;
 		case SMS_OP_TEMPLATE:
-			append_key(&buf, "recipient");
-			escape_json(&buf, args->mobiles[0]);
-			append_key(&buf, "template_id");
-			escape_json(&buf, args->template_id);
+			push_key(&st, "recipient");
+			push_string(&st, WJB_VALUE, args->mobiles[0]);
+			push_key(&st, "template_id");
+			push_string(&st, WJB_VALUE, args->template_id);
 			if (args->line_number)
 			{
-				append_key(&buf, "sender");
-				escape_json(&buf, args->line_number);
+				push_key(&st, "sender");
+				push_string(&st, WJB_VALUE, args->line_number);
 			}
 			break;
 		default:
@@ -306,28 +324,26 @@ sms_args_to_payload(const SmsArgs *args)
 	}
 	if (args->op == SMS_OP_BULK || args->op == SMS_OP_LIKE_TO_LIKE)
 	{
-		append_key(&buf, "mobiles");
-		append_string_array(&buf, args->mobiles, args->nmobiles);
-		append_key(&buf, "line_number");
-		if (args->line_number)
-			escape_json(&buf, args->line_number);
-		else
-			appendStringInfoString(&buf, "null");
+		push_key(&st, "mobiles");
+		push_string_array(&st, args->mobiles, args->nmobiles);
+		push_key(&st, "line_number");
+		push_string(&st, WJB_VALUE, args->line_number);	/* NULL: JSON null */
 	}
 	else
 	{
-		append_key(&buf, "parameters");
-		appendStringInfoChar(&buf, '[');
+		push_key(&st, "parameters");
+		pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
 		for (int i = 0; i < args->nparams; i++)
 		{
-			appendStringInfoString(&buf, i ? ",{\"name\":" : "{\"name\":");
-			escape_json(&buf, args->params[i].name);
-			appendStringInfoString(&buf, ",\"value\":");
-			escape_json(&buf, args->params[i].value);
-			appendStringInfoChar(&buf, '}');
+			pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+			push_key(&st, "name");
+			push_string(&st, WJB_VALUE, args->params[i].name);
+			push_key(&st, "value");
+			push_string(&st, WJB_VALUE, args->params[i].value);
+			pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 		}
-		appendStringInfoChar(&buf, ']');
+		pushJsonbValue(&st, WJB_END_ARRAY, NULL);
 	}
-	appendStringInfoChar(&buf, '}');
-	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+	return JsonbValueToJsonb(res);
 }

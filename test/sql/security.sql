@@ -111,7 +111,8 @@ DROP OWNED BY sms_app;
 DROP ROLE sms_app;
 SELECT count(*) AS roles_left FROM pg_roles WHERE rolname = 'sms_app';
 
--- the SECURITY DEFINER functions pin their search_path; ids are the extension's
+-- the SECURITY DEFINER functions pin their search_path (the queue functions
+-- in C, around their INSERT: see enqueue.sql); ids are the extension's
 SELECT p.proname, p.prosecdef, p.proconfig
   FROM pg_proc p
  WHERE p.pronamespace = 'sms_ir'::regnamespace AND p.prosecdef
