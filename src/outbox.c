@@ -42,6 +42,7 @@
 #include "storage/latch.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/datum.h"
 #include "utils/jsonb.h"
 #include "utils/rel.h"
@@ -745,6 +746,47 @@ spi_insert(const char *kind, Jsonb *payload, TimestampTz send_after,
 }
 
 /*
+ * The search path of pg_catalog alone around the queue functions' INSERT.
+ * PostgreSQL 15 and 16 have override search paths (cheap: no GUC work);
+ * from 17 on they are gone and the path is set as a function's SET clause
+ * would set it (a GUC nest level, undone on return or on error).
+ */
+typedef struct SearchPathPin
+{
+#if PG_VERSION_NUM >= 170000
+	int			nest_level;
+#else
+	OverrideSearchPath path;
+#endif
+} SearchPathPin;
+
+static void
+pin_search_path(SearchPathPin *pin)
+{
+#if PG_VERSION_NUM >= 170000
+	pin->nest_level = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog", PGC_SUSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+#else
+	memset(&pin->path, 0, sizeof(pin->path));
+	pin->path.schemas = NIL;
+	pin->path.addCatalog = true;
+	pin->path.addTemp = false;
+	PushOverrideSearchPath(&pin->path);
+#endif
+}
+
+static void
+unpin_search_path(SearchPathPin *pin)
+{
+#if PG_VERSION_NUM >= 170000
+	AtEOXact_GUC(true, pin->nest_level);
+#else
+	PopOverrideSearchPath();
+#endif
+}
+
+/*
  * Insert one validated, normalized payload; returns its id, or the id of the
  * row that already holds dedupe_key.
  *
@@ -761,14 +803,10 @@ static int64
 enqueue(const char *kind, Jsonb *payload, TimestampTz send_after,
 		const char *dedupe_key, const SmsProvider *provider)
 {
-	OverrideSearchPath path;
+	SearchPathPin pin;
 	int64		id = 0;
 
-	memset(&path, 0, sizeof(path));
-	path.schemas = NIL;
-	path.addCatalog = true;
-	path.addTemp = false;
-	PushOverrideSearchPath(&path);
+	pin_search_path(&pin);
 
 	prevalidated_kind = kind;
 	prevalidated_payload = payload;
@@ -787,7 +825,7 @@ enqueue(const char *kind, Jsonb *payload, TimestampTz send_after,
 	PG_END_TRY();
 	prevalidated_kind = NULL;
 	prevalidated_payload = NULL;
-	PopOverrideSearchPath();
+	unpin_search_path(&pin);
 	return id;
 }
 
