@@ -191,7 +191,7 @@ sms_ir_define_gucs(void)
 							 NULL, NULL, NULL);
 
 	DefineCustomIntVariable("sms_ir.batch_size",
-							"Outbox rows the worker claims per batch.",
+							"Most outbox rows the worker claims in one transaction.",
 							NULL,
 							&sms_ir_batch_size,
 							200, 1, 10000,
