@@ -2,7 +2,7 @@
  * http.c -- libcurl transport for every provider request.
  *
  * One CURLM handle per process owns the connection cache, so keep-alive
- * connections are reused across SQL calls (backends) and batches (worker).
+ * connections are reused across SQL calls (backends) and requests (worker).
  * Easy handles are pooled and reset per request.  Requests run through the
  * multi interface with bounded concurrency, an optional token-bucket rate
  * limit and a caller-supplied abort check polled at least every 50 ms; the

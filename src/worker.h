@@ -33,7 +33,7 @@ typedef struct SmsWorkerShared
 	pid_t		worker_pid;		/* the one live worker, 0 if none */
 	Latch	   *worker_latch;
 	uint32		worker_generation;	/* of the worker the launcher last registered */
-	char		state[32];		/* starting, idle, sending, paused, no extension */
+	char		state[32];		/* starting, idle, sending, recording, paused, no extension */
 	bool		paused;			/* worker_enabled is off: commits need not wake it */
 	int64		sent;
 	int64		failed;
