@@ -41,6 +41,10 @@ status=0
 if ! python3 test/mock/selftest.py; then
   status=1
 fi
+# README's provider table says what the registry's capability matrix says.
+if ! python3 scripts/check_readme_capabilities.py; then
+  status=1
+fi
 
 # pg_regress suites talk to a mock provider on a free port.
 python3 test/mock --port 0 --quiet > mock.out 2> mock.err &
