@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 #
 # bench/outbox_bench.sh -- the outbox path of sms_ir (SPEC §6, §10): drain
-# throughput, commit->request latency, enqueue overhead, worker memory.
+# throughput, commit->request latency, worker memory.  Enqueue overhead is
+# bench/enqueue_bench.sh's (bench/run.sh runs both).
 #
 #   make && make install          # as root, first (or set SMS_IR_BUILD=1)
 #   bash bench/outbox_bench.sh
@@ -19,17 +20,13 @@
 #    autocommit transactions at BENCH_LAT_RATE (100)/s, each queue_verify()'s
 #    parameter being clock_timestamp() just before COMMIT; the python mock logs
 #    each request's arrival time; latency = arrival - stamp.
-# 3. enqueue overhead: pgbench, BENCH_ENQ_CLIENTS (4) clients, BENCH_ENQ_SECONDS
-#    (15) s per run, worker paused: INSERT into orders without (a) and with (b)
-#    an AFTER INSERT trigger calling queue_verify; a, b, a, b (BENCH_ENQ_ROUNDS).
-# 4. worker memory: VmRSS / RssAnon of the sms_ir worker around each drain.
+# 3. worker memory: VmRSS / RssAnon of the sms_ir worker around each drain.
 #
 # Numbers are printed, never asserted.  The cluster runs with fsync = on and
 # synchronous_commit = on (what production has; BENCH_FSYNC=off to compare) and
 # default sms_ir settings unless stated.  BENCH_PERF=1 also profiles the worker
 # with `perf record` during the first drain and prints the top symbols
-# (BENCH_PERF_DATA=FILE keeps the perf.data).  BENCH_ENQ_DIRECT=1 adds a third
-# enqueue variant (c): the trigger INSERTs into sms_ir.outbox itself.
+# (BENCH_PERF_DATA=FILE keeps the perf.data).
 # Everything is removed on exit, also on error or Ctrl-C.
 set -euo pipefail
 
@@ -38,11 +35,8 @@ set -euo pipefail
 
 DRAIN_ROWS=${BENCH_DRAIN_ROWS:-20000}
 DRAIN_TIMEOUT=${BENCH_DRAIN_TIMEOUT:-120}
-ENQ_CLIENTS=${BENCH_ENQ_CLIENTS:-4}
-ENQ_SECONDS=${BENCH_ENQ_SECONDS:-15}
-ENQ_ROUNDS=${BENCH_ENQ_ROUNDS:-2}
 
-bench_positive DRAIN_ROWS DRAIN_TIMEOUT LAT_MSGS LAT_RATE ENQ_CLIENTS ENQ_SECONDS ENQ_ROUNDS
+bench_positive DRAIN_ROWS DRAIN_TIMEOUT LAT_MSGS LAT_RATE
 case $FSYNC in on | off) ;; *) sms_die "BENCH_FSYNC must be on or off" ;; esac
 
 # --- 1. drain ------------------------------------------------------------------
@@ -77,98 +71,6 @@ drain() {
   R[${key}_rss1]=$rss1
 }
 
-# --- 3. enqueue overhead (2. commit->request latency: latency() in lib.sh) -------------------------------------------------------
-
-enqueue_setup() {
-  q <<'SQL'
-CREATE TABLE orders (
-  id bigserial PRIMARY KEY,
-  mobile text,
-  otp text,
-  created_at timestamptz DEFAULT now()
-);
-CREATE FUNCTION orders_queue_otp() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM sms_ir.queue_verify(NEW.mobile, 123456, jsonb_build_object('code', NEW.otp));
-  RETURN NULL;
-END
-$$;
--- variant (c), BENCH_ENQ_DIRECT=1: the documented plain INSERT of kind + payload
-CREATE FUNCTION orders_insert_otp() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  INSERT INTO sms_ir.outbox (kind, payload)
-  VALUES ('verify', jsonb_build_object('mobile', NEW.mobile, 'template_id', 123456,
-                                       'parameters', jsonb_build_object('code', NEW.otp)));
-  RETURN NULL;
-END
-$$;
-SQL
-  echo "INSERT INTO orders(mobile, otp) VALUES ('09121234567', '1234');" >"$SMS_WORK/insert.sql"
-}
-
-# enqueue_run a|b|c -> "TPS WORKER_CPU_MS WAL_BYTES_PER_TXN WAL_SYNC_MS ORDERS OUTBOX_ROWS"
-enqueue_run() {
-  local variant=$1 pg wpid c0 c1 lsn0
-  q -c "DROP TRIGGER IF EXISTS orders_otp ON orders" >/dev/null 2>&1
-  case $variant in
-    b) q -c "CREATE TRIGGER orders_otp AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION orders_queue_otp()" ;;
-    c) q -c "CREATE TRIGGER orders_otp AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION orders_insert_otp()" ;;
-  esac
-  q -c "TRUNCATE orders RESTART IDENTITY" -c "TRUNCATE sms_ir.outbox" -c "CHECKPOINT" \
-    -c "SELECT pg_stat_reset_shared('wal')" >/dev/null
-  wpid=$(worker_pid)
-  lsn0=$(q -c "SELECT pg_current_wal_lsn()")
-  c0=$(cpu_ms "$wpid")
-  pg=$(PGHOST=$SMS_WORK PGPORT=$SMS_PGPORT PGUSER=postgres "$SMS_PGBIN/pgbench" -n \
-    -c "$ENQ_CLIENTS" -j "$(((ENQ_CLIENTS + 1) / 2))" -T "$ENQ_SECONDS" \
-    -f "$SMS_WORK/insert.sql" postgres 2>&1) ||
-    { echo "$pg" >&2; sms_die "pgbench failed"; }
-  c1=$(cpu_ms "$wpid")
-  echo "$(awk '/^tps = / { printf "%.1f", $3 }' <<<"$pg") $((c1 - c0)) $(q -F ' ' -c "
-    SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn0') / greatest(count(*), 1)),
-           (SELECT coalesce(round((wal_sync_time / nullif(wal_sync, 0))::numeric, 2), 0) FROM pg_stat_wal),
-           count(*), (SELECT count(*) FROM sms_ir.outbox)
-      FROM orders")"
-}
-
-enqueue() {
-  local r v tps cpu wal sync orders outbox variants=(a b) label
-  [ "${BENCH_ENQ_DIRECT:-0}" = 1 ] && variants+=(c)
-  echo
-  echo "== enqueue overhead: pgbench $ENQ_CLIENTS clients x ${ENQ_SECONDS}s, worker paused," \
-    "synchronous_commit on, fsync $FSYNC =="
-  echo "  (a) INSERT INTO orders; (b) the same with an AFTER INSERT trigger calling sms_ir.queue_verify"
-  [ "${BENCH_ENQ_DIRECT:-0}" = 1 ] &&
-    echo "  (c) the same with an AFTER INSERT trigger doing INSERT INTO sms_ir.outbox (kind, payload)"
-  echo "  worker cpu: CPU time the paused worker used in the run (each commit that queued wakes it);"
-  echo "  sync avg: mean WAL fsync time (high = the run is bound by the disk, not by the CPU)"
-  worker_pause
-  enqueue_setup
-  for v in "${variants[@]}"; do : >"$SMS_WORK/tps.$v"; done
-  for ((r = 1; r <= ENQ_ROUNDS; r++)); do
-    for v in "${variants[@]}"; do
-      read -r tps cpu wal sync orders outbox <<<"$(enqueue_run "$v")"
-      echo "$tps" >>"$SMS_WORK/tps.$v"
-      case $v in
-        a) label="plain insert" ;;
-        b) label="insert + queue_verify" ;;
-        c) label="insert + outbox INSERT" ;;
-      esac
-      printf '  round %d  (%s) %-22s %8s tps  worker cpu %4s ms  WAL %3s B/txn, sync avg %5s ms  %s orders, %s outbox rows\n' \
-        "$r" "$v" "$label" "$tps" "$cpu" "$wal" "$sync" "$orders" "$outbox"
-    done
-  done
-  R[enq_a]=$(median <"$SMS_WORK/tps.a")
-  R[enq_b]=$(median <"$SMS_WORK/tps.b")
-  R[enq_ratio]=$(awk -v a="${R[enq_a]}" -v b="${R[enq_b]}" 'BEGIN { printf "%.1f", (a > 0 ? 100 * b / a : 0) }')
-  echo "  median (a) ${R[enq_a]} tps, median (b) ${R[enq_b]} tps, b/a ${R[enq_ratio]}%"
-  if [ "${BENCH_ENQ_DIRECT:-0}" = 1 ]; then
-    R[enq_c]=$(median <"$SMS_WORK/tps.c")
-    R[enq_ratio_c]=$(awk -v a="${R[enq_a]}" -v c="${R[enq_c]}" 'BEGIN { printf "%.1f", (a > 0 ? 100 * c / a : 0) }')
-    echo "  median (c) ${R[enq_c]} tps, c/a ${R[enq_ratio_c]}%"
-  fi
-}
-
 # --- main --------------------------------------------------------------------
 
 summary() {
@@ -187,12 +89,6 @@ summary() {
   printf '%-54s %12s   %s\n' "commit->request max" "${R[lat_max]} ms" ""
   printf '%-54s %12s   %s\n' "  COMMIT acknowledged->request p50 / p99" "${R[ack_p50]} / ${R[ack_p99]}" "ms (client's fsync excluded)"
   printf '%-54s %12s   %s\n' "  WAL sync avg during the latency run" "${R[lat_walsync]}" ""
-  printf '%-54s %12s   %s\n' "enqueue: plain insert, median tps" "${R[enq_a]}" ""
-  printf '%-54s %12s   %s\n' "enqueue: insert + trigger queue_verify, median tps" "${R[enq_b]}" ""
-  printf '%-54s %12s   %s\n' "enqueue: ratio b/a" "${R[enq_ratio]}%" "target >= 90%"
-  if [ -n "${R[enq_c]:-}" ]; then
-    printf '%-54s %12s   %s\n' "enqueue: (c) trigger INSERTs into outbox, median tps" "${R[enq_c]}" "(c/a ${R[enq_ratio_c]}%)"
-  fi
   printf '%-54s %12s   %s\n' "worker VmRSS / RssAnon before drain 1 (kB)" "${R[d1_rss0]// / \/ }" ""
   printf '%-54s %12s   %s\n' "worker VmRSS / RssAnon after drain 1 (kB)" "${R[d1_rss1]// / \/ }" ""
   printf '%-54s %12s   %s\n' "worker VmRSS / RssAnon after drain 2 (kB)" "${R[d2_rss1]// / \/ }" ""
@@ -223,7 +119,6 @@ main() {
   drain "defaults (batch_size 200, max_concurrency 16), nginx keep-alive" d1
   PERF=0 drain "batch_size 1000, max_concurrency 32, nginx keep-alive" d2 1000 32
   latency
-  enqueue
   R[end_rss]=$(rss_of "$(worker_pid)")
   summary "$(($(date +%s) - t_start))"
 }
