@@ -406,11 +406,10 @@ take_token(double rate, long *wait_ms)
 
 /*
  * Collect what curl has finished.  A call of http_run is counted in
- * *finished (and passed to on_done); a pipeline call is kept in
- * pipe_finished for http_pipe_collect.
+ * *finished; a pipeline call is kept in pipe_finished for http_pipe_collect.
  */
 static void
-read_finished(const HttpRunOptions *opts, int *finished)
+read_finished(int *finished)
 {
 	CURLMsg    *msg;
 	int			queued;
@@ -431,11 +430,7 @@ read_finished(const HttpRunOptions *opts, int *finished)
 		if (piped)
 			pipe_finished[npipe_finished++] = call;
 		else
-		{
 			(*finished)++;
-			if (opts != NULL && opts->on_done)
-				opts->on_done(call, opts->done_arg);
-		}
 	}
 }
 
@@ -466,7 +461,7 @@ run_calls(HttpCall *calls, int n, const HttpRunOptions *opts)
 		}
 
 		curl_multi_perform(multi, &still_running);
-		read_finished(opts, &finished);
+		read_finished(&finished);
 		running -= finished - before;
 		if (finished >= n)
 			break;
@@ -493,10 +488,9 @@ run_calls(HttpCall *calls, int n, const HttpRunOptions *opts)
  *
  * The multi handle and the slots are static and outlive the calls, which
  * live in the caller's memory context.  An ERROR escaping the loop (out of
- * memory in write_cb's appendBinaryStringInfo, an on_done callback or
- * should_abort raising) used to leave easy handles attached to the multi
- * handle and slot->call pointing at calls that the error's context reset
- * then frees: a later run wrote through those pointers, and curl could
+ * memory in write_cb's appendBinaryStringInfo, or should_abort raising)
+ * used to leave easy handles attached to the multi handle and slot->call
+ * pointing at calls that the error's context reset then frees: a later run wrote through those pointers, and curl could
  * call write_cb with a freed HttpCall.  So every slot of this run is
  * released in PG_CATCH, while the calls are still valid (the context reset
  * comes later, in the outer handler), and the error goes on.  Pipeline
@@ -554,7 +548,7 @@ http_pipe_collect(HttpCall **done, int max, long wait_ms)
 		int			ignored = 0;
 
 		curl_multi_perform(multi, &still_running);
-		read_finished(NULL, &ignored);
+		read_finished(&ignored);
 		if (npipe_finished > 0 || pass == 1 || wait_ms <= 0 || npipe_running == 0)
 			break;
 		curl_multi_poll(multi, NULL, 0, (int) Min(wait_ms, (long) INT_MAX), NULL);

@@ -43,9 +43,6 @@ typedef struct HttpRunOptions
 	/* polled at least every 50 ms; true aborts the run */
 	bool		(*should_abort) (void *arg);
 	void	   *abort_arg;
-	/* called for each finished call, in completion order */
-	void		(*on_done) (HttpCall *call, void *arg);
-	void	   *done_arg;
 } HttpRunOptions;
 
 /*

@@ -18,16 +18,7 @@
  */
 #include "postgres.h"
 
-#include <math.h>
-
-#include "access/xact.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_database.h"
-#include "catalog/pg_type.h"
-#include "commands/extension.h"
-#include "common/pg_prng.h"
-#include "executor/spi.h"
-#include "lib/stringinfo.h"
 #include "libpq/pqsignal.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
@@ -36,18 +27,12 @@
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
-#include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "storage/pmsignal.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
-#include "utils/builtins.h"
 #include "utils/guc.h"
-#include "utils/json.h"
-#include "utils/jsonb.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "guc.h"

@@ -15,7 +15,8 @@ use Time::HiRes qw(time usleep);
 
 our @EXPORT = qw(start_mock stop_mock mock_reset mock_requests mock_count mock_fault
   mock_clear_faults new_sms_node wait_until worker_conf worker_state worker_pid
-  query_retry wait_pids_gone request_code secret_file);
+  query_retry wait_pids_gone request_code secret_file queue_numbered count_numbered
+  mock_codes);
 
 my $json = JSON::PP->new->canonical;
 my $http = HTTP::Tiny->new(timeout => 30, keep_alive => 0);
@@ -261,6 +262,42 @@ sub wait_until
 		usleep(50_000);
 	}
 	return $check->() ? 1 : 0;
+}
+
+# Tests that count requests per row tag each verify row with code
+# PREFIX || n (its first parameter, payload->'parameters'->0->>'value').
+my $code_sql = "payload->'parameters'->0->>'value'";
+
+# Queue $n verify rows coded "$prefix1" .. "$prefix$n" in one statement
+# (retried while the server restarts).
+sub queue_numbered
+{
+	my ($node, $prefix, $n) = @_;
+	query_retry($node, 'postgres',
+		    "SELECT count(sms_ir.queue_verify('09121234567', 123456, jsonb_build_object('code', '$prefix' || g)))"
+		  . " FROM generate_series(1, $n) g");
+	return;
+}
+
+# How many rows coded $prefix* have $status.
+sub count_numbered
+{
+	my ($node, $prefix, $status) = @_;
+	return query_retry($node, 'postgres',
+		"SELECT count(*) FROM sms_ir.outbox WHERE $code_sql LIKE '$prefix%' AND status = '$status'");
+}
+
+# code => how many verify requests coded $prefix* the mock received.
+sub mock_codes
+{
+	my ($mock, $prefix) = @_;
+	my %seen;
+	for my $r (@{ mock_requests($mock, '/v1/send/verify') })
+	{
+		my $code = request_code($r) // next;
+		$seen{$code}++ if index($code, $prefix) == 0;
+	}
+	return \%seen;
 }
 
 1;

@@ -24,24 +24,9 @@ my $node = new_sms_node('crash', $mock,
 # Retries while the server restarts after a crash.
 sub sql { return query_retry($node, 'postgres', $_[0]); }
 
-sub queue_codes
-{
-	my ($prefix, $n) = @_;
-	sql(      "SELECT count(sms_ir.queue_verify('09121234567', 123456, jsonb_build_object('code', '$prefix' || g)))"
-			. " FROM generate_series(1, $n) g");
-	return;
-}
-
 # the code parameter, from the canonical payload [{"name":"code","value":...}]
 my $code_sql = "payload->'parameters'->0->>'value'";
 sub rows_where { return "$code_sql LIKE '$_[0]%'"; }
-
-sub count_status
-{
-	my ($prefix, $status) = @_;
-	return sql("SELECT count(*) FROM sms_ir.outbox WHERE " . rows_where($prefix)
-		  . " AND status = '$status'");
-}
 
 sub wait_final
 {
@@ -56,18 +41,6 @@ sub wait_final
 		$secs // 120);
 }
 
-# code => number of verify requests the mock received for it
-sub seen_codes
-{
-	my ($prefix) = @_;
-	my %seen;
-	for my $r (@{ mock_requests($mock, '/v1/send/verify') })
-	{
-		my $code = request_code($r) // next;
-		$seen{$code}++ if index($code, $prefix) == 0;
-	}
-	return \%seen;
-}
 
 # Wait until a batch of $prefix rows is being sent: rows 'sending' and at
 # least one of their requests at the mock.  Returns the 'sending' count
@@ -79,8 +52,8 @@ sub wait_mid_batch
 	my $sending = 0;
 	ok( wait_until(
 			sub {
-				return 0 unless scalar(keys %{ seen_codes($prefix) }) > 0;
-				$sending = count_status($prefix, 'sending');
+				return 0 unless scalar(keys %{ mock_codes($mock, $prefix) }) > 0;
+				$sending = count_numbered($node, $prefix, 'sending');
 				return $sending > 0;
 			},
 			60),
@@ -94,8 +67,8 @@ sub check_all_sent
 {
 	my ($prefix, $n, $in_flight) = @_;
 	ok(wait_final($prefix), "$prefix: every row final");
-	is(count_status($prefix, 'sent'), $n, "$prefix: all $n rows sent");
-	my $seen = seen_codes($prefix);
+	is(count_numbered($node, $prefix, 'sent'), $n, "$prefix: all $n rows sent");
+	my $seen = mock_codes($mock, $prefix);
 	is(scalar(grep { $seen->{"$prefix$_"} } 1 .. $n), $n,
 		"$prefix: every message reached the provider");
 	my $dups = grep { $_ > 1 } values %$seen;
@@ -120,7 +93,7 @@ mock_reset($mock);
 mock_fault($mock, { kind => 'delay', delay_ms => 300, count => -1, match => '/v1/send/verify' });
 my $pid = worker_pid($node);
 like($pid, qr/^\d+$/, 'worker pid from pg_stat_activity');
-queue_codes('w', 200);
+queue_numbered($node, 'w', 200);
 my $in_flight = wait_mid_batch('w');
 is(kill(9, $pid), 1, 'kill -9 the worker');
 mock_clear_faults($mock);
@@ -137,7 +110,7 @@ my $pm = $node->{_pid};
 my @children = children($pm);
 cmp_ok(scalar(@children), '>', 0, 'postmaster children listed');
 my %what = map { $_ => (`ps -o args= -p $_` =~ s/\s+$//r) } @children;
-queue_codes('p', 200);
+queue_numbered($node, 'p', 200);
 $in_flight = wait_mid_batch('p');
 $node->kill9;
 my $t0 = time();
@@ -165,22 +138,22 @@ check_all_sent('p', 200, $in_flight);
 # 3. a clean restart keeps queued rows: paused worker, restart, resume.
 worker_conf($node, worker_enabled => 'off');
 mock_reset($mock);
-queue_codes('r', 20);
+queue_numbered($node, 'r', 20);
 $node->restart;
 ok(wait_until(sub { worker_state($node) eq 'paused' }, 60), 'worker paused after restart');
-is(count_status('r', 'queued'), '20', 'queued rows survived the restart');
+is(count_numbered($node, 'r', 'queued'), '20', 'queued rows survived the restart');
 is(scalar(@{ mock_requests($mock, '/v1/send/verify') }), 0, 'nothing sent while paused');
 worker_conf($node, worker_enabled => undef);
 ok(wait_final('r', 60), 'rows final after resuming');
-is(count_status('r', 'sent'), '20', 'all 20 sent after the restart');
-my $seen = seen_codes('r');
+is(count_numbered($node, 'r', 'sent'), '20', 'all 20 sent after the restart');
+my $seen = mock_codes($mock, 'r');
 is(scalar(grep { $_ == 1 } values %$seen), 20, 'each exactly once');
 
 # 4. a clean (fast) restart while requests are in flight: the worker stops
 # at once, nothing is lost, duplicates only among the rows in flight.
 mock_reset($mock);
 mock_fault($mock, { kind => 'delay', delay_ms => 2000, count => -1, match => '/v1/send/verify' });
-queue_codes('s', 50);
+queue_numbered($node, 's', 50);
 $in_flight = wait_mid_batch('s');
 mock_clear_faults($mock);
 $node->restart;
@@ -195,21 +168,21 @@ worker_conf($node, delivery_guarantee => 'at_most_once');
 mock_reset($mock);
 mock_fault($mock, { kind => 'delay', delay_ms => 20000, count => -1, match => '/v1/send/verify' });
 $pid = worker_pid($node);
-queue_codes('m', 200);
+queue_numbered($node, 'm', 200);
 $in_flight = wait_mid_batch('m');
 # the claim may lag the first requests by a moment: wait for all slots
-ok(wait_until(sub { count_status('m', 'sending') == $concurrency }, 30),
+ok(wait_until(sub { count_numbered($node, 'm', 'sending') == $concurrency }, 30),
 	"m: $concurrency rows in flight");
-is(count_status('m', 'sending'), $concurrency, "m: no more than the $concurrency in flight are claimed");
+is(count_numbered($node, 'm', 'sending'), $concurrency, "m: no more than the $concurrency in flight are claimed");
 is(kill(9, $pid), 1, 'm: kill -9 the worker');
 mock_clear_faults($mock);
 ok(wait_final('m'), 'm: every row final');
-is(count_status('m', 'unknown'), $concurrency, "m: the $concurrency rows in flight are unknown");
-is(count_status('m', 'sent'), 200 - $concurrency, 'm: all the others are sent');
+is(count_numbered($node, 'm', 'unknown'), $concurrency, "m: the $concurrency rows in flight are unknown");
+is(count_numbered($node, 'm', 'sent'), 200 - $concurrency, 'm: all the others are sent');
 is(sql("SELECT count(*) FROM sms_ir.outbox WHERE " . rows_where('m')
 	  . " AND status = 'unknown' AND last_error LIKE '%in flight%'"),
 	$concurrency, 'm: last_error says the row was in flight');
-$seen = seen_codes('m');
+$seen = mock_codes($mock, 'm');
 is(scalar(grep { $_ > 1 } values %$seen), 0, 'm: no message reached the provider twice');
 my @sent_codes = split /\n/, sql("SELECT $code_sql FROM sms_ir.outbox WHERE "
 	  . rows_where('m') . " AND status = 'sent'");
@@ -221,22 +194,22 @@ is(scalar(grep { ($seen->{$_} // 0) == 1 } @sent_codes), 200 - $concurrency,
 # rows whose request never started are sent after the restart.
 mock_reset($mock);
 mock_fault($mock, { kind => 'delay', delay_ms => 20000, count => -1, match => '/v1/send/verify' });
-queue_codes('n', 50);
+queue_numbered($node, 'n', 50);
 wait_mid_batch('n');
 # all concurrent requests have started once the mock sees the first ones
-ok(wait_until(sub { scalar(keys %{ seen_codes('n') }) >= $concurrency }, 30),
+ok(wait_until(sub { scalar(keys %{ mock_codes($mock, 'n') }) >= $concurrency }, 30),
 	"n: $concurrency requests in flight");
-my %before = %{ seen_codes('n') };
+my %before = %{ mock_codes($mock, 'n') };
 mock_clear_faults($mock);
 $node->restart;
 ok(wait_final('n'), 'n: every row final');
-$seen = seen_codes('n');
+$seen = mock_codes($mock, 'n');
 is(scalar(grep { $_ > 1 } values %$seen), 0, 'n: no message reached the provider twice');
 my @unknown = split /\n/, sql("SELECT $code_sql FROM sms_ir.outbox WHERE "
 	  . rows_where('n') . " AND status = 'unknown'");
 is_deeply([ sort @unknown ], [ sort keys %before ],
 	'n: exactly the rows whose request was in flight are unknown');
-is(count_status('n', 'sent'), 50 - scalar(@unknown), 'n: all the others are sent');
+is(count_numbered($node, 'n', 'sent'), 50 - scalar(@unknown), 'n: all the others are sent');
 worker_conf($node, delivery_guarantee => undef);
 
 stop_mock($mock);

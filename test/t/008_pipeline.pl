@@ -21,35 +21,7 @@ my $node = new_sms_node('pipeline', $mock,
 
 sub sql { return query_retry($node, 'postgres', $_[0]); }
 
-sub queue_codes
-{
-	my ($prefix, $n) = @_;
-	sql(      "SELECT count(sms_ir.queue_verify('09121234567', 123456, jsonb_build_object('code', '$prefix' || g)))"
-			. " FROM generate_series(1, $n) g");
-	return;
-}
-
 my $code_sql = "payload->'parameters'->0->>'value'";
-
-sub count_status
-{
-	my ($prefix, $status) = @_;
-	return sql("SELECT count(*) FROM sms_ir.outbox WHERE $code_sql LIKE '$prefix%'"
-		  . " AND status = '$status'");
-}
-
-# code => number of verify requests the mock received for it
-sub seen_codes
-{
-	my ($prefix) = @_;
-	my %seen;
-	for my $r (@{ mock_requests($mock, '/v1/send/verify') })
-	{
-		my $code = request_code($r) // next;
-		$seen{$code}++ if index($code, $prefix) == 0;
-	}
-	return \%seen;
-}
 
 ok(wait_until(sub { worker_state($node) eq 'idle' }), 'worker reaches idle');
 
@@ -61,9 +33,9 @@ mock_reset($mock);
 my $stalled = 4;
 mock_fault($mock,
 	{ kind => 'delay', delay_ms => 12000, count => $stalled, match => '/v1/send/verify' });
-queue_codes('h', 200);
+queue_numbered($node, 'h', 200);
 ok( wait_until(
-		sub { count_status('h', 'sent') == 200 - $stalled && count_status('h', 'sending') == $stalled },
+		sub { count_numbered($node, 'h', 'sent') == 200 - $stalled && count_numbered($node, 'h', 'sending') == $stalled },
 		10),
 	'h: 196 rows sent and recorded while 4 requests are stalled');
 is(sql('SELECT in_flight FROM sms_ir.worker_status()'), $stalled,
@@ -82,9 +54,9 @@ is(sql("SELECT count(*) FROM sms_ir.outbox WHERE status = 'sending' AND $code_sq
 my $past = sql(q{SELECT sms_ir.queue_verify('09121234567', 123456, '{"code":"hpast"}', send_after => '2020-01-01')});
 ok(wait_until(sub { sql("SELECT status FROM sms_ir.outbox WHERE id = $past") eq 'sent' }, 5),
 	'h: a row due before the claim cursor is sent while the stall goes on');
-is(count_status('h', 'sending'), $stalled + 0, 'h: ... and the stalled rows are still in flight');
-ok(wait_until(sub { count_status('h', 'sent') == 201 }, 30), 'h: the stalled rows are sent too');
-my $seen = seen_codes('h');
+is(count_numbered($node, 'h', 'sending'), $stalled + 0, 'h: ... and the stalled rows are still in flight');
+ok(wait_until(sub { count_numbered($node, 'h', 'sent') == 201 }, 30), 'h: the stalled rows are sent too');
+my $seen = mock_codes($mock, 'h');
 is(scalar(grep { $_ == 1 } values %$seen), 201, 'h: each row reached the provider exactly once');
 
 # 2. kill -9 of the worker mid-drain.  The first request stalls (20 s),
@@ -97,7 +69,7 @@ mock_fault($mock, { kind => 'delay', delay_ms => 20000, count => 1, match => '/v
 mock_fault($mock, { kind => 'delay', delay_ms => 30, count => -1, match => '/v1/send/verify' });
 my $n = 1000;
 my $pid = worker_pid($node);
-queue_codes('k', $n);
+queue_numbered($node, 'k', $n);
 ok(wait_until(sub { scalar(@{ mock_requests($mock, '/v1/send/verify') }) >= 400 }, 60),
 	'k: 400 requests made around the stalled one');
 my $reported = sql('SELECT in_flight FROM sms_ir.worker_status()');
@@ -111,8 +83,8 @@ ok( wait_until(
 		},
 		120),
 	'k: every row final after the crash restart');
-is(count_status('k', 'sent'), $n, "k: all $n rows sent");
-$seen = seen_codes('k');
+is(count_numbered($node, 'k', 'sent'), $n, "k: all $n rows sent");
+$seen = mock_codes($mock, 'k');
 is(scalar(grep { $seen->{"k$_"} } 1 .. $n), $n, 'k: every message reached the provider');
 my $dups = 0;
 $dups += $_ - 1 for values %$seen;
