@@ -163,9 +163,15 @@ drop_rows(dlist_head *list, int *count)
 	*count = 0;
 }
 
+/* worker_status().in_flight, written when it changes */
 static void
 publish_in_flight(void)
 {
+	static int	published = -1;
+
+	if (nin_flight == published)
+		return;
+	published = nin_flight;
 	SpinLockAcquire(&sms_worker_shared->mutex);
 	sms_worker_shared->in_flight = nin_flight;
 	SpinLockRelease(&sms_worker_shared->mutex);
@@ -649,7 +655,6 @@ store_cycle(int want, bool rescan_allowed, bool *complete)
 	OutboxRow **rows = NULL;
 	int			n = 0;
 	dlist_iter	it;
-	MemoryContext old;
 
 	*complete = true;
 	if (nfinished > 0)
@@ -671,7 +676,6 @@ store_cycle(int want, bool rescan_allowed, bool *complete)
 		drop_rows(&finished, &nfinished);
 		return false;
 	}
-	old = MemoryContextSwitchTo(CurrentMemoryContext);
 	if (n > 0)
 		*complete = record_rows(rows, n);
 	if (!*complete)
@@ -699,7 +703,6 @@ store_cycle(int want, bool rescan_allowed, bool *complete)
 			(void) set_config_option("synchronous_commit", "off", PGC_USERSET,
 									 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
 	}
-	MemoryContextSwitchTo(old);
 	outbox_store_commit();
 	RESUME_INTERRUPTS();
 
