@@ -10,20 +10,6 @@ CREATE FUNCTION sms_ir.sms_parts(message text)
 COMMENT ON FUNCTION sms_ir.sms_parts(text) IS
   'SMS parts a text needs: gsm7 (septets, 160 in one part, 153 per part beyond) or ucs2 (UTF-16 units, 70 / 67); sends nothing';
 
--- Trust boundary.
--- The SECURITY DEFINER queue functions run as the extension's owner: pin
--- their search_path so nothing a caller (or a role with CREATE on a schema
--- in the caller's path) planted can resolve inside them.  ALTER FUNCTION
--- keeps the GRANTs users gave on them.
-ALTER FUNCTION sms_ir.queue_verify(text, bigint, jsonb, timestamptz, text)
-  SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION sms_ir.queue_template(text, text, jsonb, text, timestamptz, text)
-  SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION sms_ir.queue_bulk(text, text[], text, timestamptz, text)
-  SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION sms_ir.queue_like_to_like(text[], text[], text, timestamptz, text)
-  SET search_path = pg_catalog, pg_temp;
-
 -- A plain INSERT may only queue: ids are the extension's (the trigger sets
 -- every other column the extension owns).  COPY, as in a restore, still
 -- writes the dumped ids.
@@ -51,16 +37,155 @@ ALTER TABLE sms_ir.outbox DROP CONSTRAINT outbox_dedupe_key_key;
 CREATE UNIQUE INDEX outbox_dedupe_key_idx ON sms_ir.outbox (dedupe_key)
   WHERE dedupe_key IS NOT NULL;
 
--- The queue functions pin their search path in C instead (an override search
--- path of pg_catalog alone around their INSERT, src/outbox.c enqueue()): a
--- function-level SET costs a GUC save and restore and a recomputed search
--- path on every call.  They stay SECURITY DEFINER; ALTER FUNCTION keeps the
--- GRANTs users gave on them.
-ALTER FUNCTION sms_ir.queue_verify(text, bigint, jsonb, timestamptz, text)
-  RESET search_path;
-ALTER FUNCTION sms_ir.queue_template(text, text, jsonb, text, timestamptz, text)
-  RESET search_path;
-ALTER FUNCTION sms_ir.queue_bulk(text, text[], text, timestamptz, text)
-  RESET search_path;
-ALTER FUNCTION sms_ir.queue_like_to_like(text[], text[], text, timestamptz, text)
-  RESET search_path;
+-- The queue functions pin their search path in C (an override search path
+-- of pg_catalog alone around their INSERT, src/outbox.c enqueue()) instead
+-- of a per-call SET: they are recreated below without one.
+
+-- ===========================================================================
+-- Accounts, failover, lanes, expiry, logical templates (issue 10).
+-- (section owned by the routing work; see src/account.c, src/breaker.c,
+-- src/template.c, src/worker_pipeline.c)
+-- ===========================================================================
+
+-- A row not sent by its expires_at ends 'expired'.  (Not used in this
+-- script: a new enum value cannot be used in the transaction that adds it.)
+ALTER TYPE sms_ir.outbox_status ADD VALUE 'expired';
+
+-- account: the sms_ir.account the row was queued with (the trigger sets it);
+-- priority: the lane, higher first (by kind unless given); expires_at: no
+-- request starts after it.  Rows already queued are the default account's;
+-- queued OTP rows join the OTP lane.  No column defaults: the trigger
+-- decides (and a queue function's direct insert sets every column).
+ALTER TABLE sms_ir.outbox
+  ADD COLUMN account text NOT NULL DEFAULT 'default',
+  ADD COLUMN priority smallint NOT NULL DEFAULT 0
+    CONSTRAINT outbox_priority_check CHECK (priority BETWEEN 0 AND 10),
+  ADD COLUMN expires_at timestamptz;
+ALTER TABLE sms_ir.outbox
+  ALTER COLUMN account DROP DEFAULT,
+  ALTER COLUMN priority DROP DEFAULT;
+UPDATE sms_ir.outbox SET priority = 10
+ WHERE status = 'queued' AND kind IN ('verify', 'template');
+
+-- The claim reads each lane in due order: one index, lane first.  (The
+-- worker's claim statement in src/outbox_store.c shows the plan.)
+DROP INDEX sms_ir.outbox_due_idx;
+CREATE INDEX outbox_lane_idx ON sms_ir.outbox (priority, next_attempt_at, id)
+  WHERE status = 'queued';
+
+-- Logical templates: one name for a message every account can send.
+CREATE TABLE sms_ir.template (
+  name text PRIMARY KEY CONSTRAINT template_name_check CHECK (name <> ''),
+  body text NOT NULL,
+  ids  jsonb NOT NULL DEFAULT '{}'
+    CONSTRAINT template_ids_check CHECK (jsonb_typeof(ids) = 'object')
+);
+COMMENT ON TABLE sms_ir.template IS
+  'Logical templates: body with {param} placeholders, and ids mapping account name -> that provider''s template id';
+SELECT pg_catalog.pg_extension_config_dump('sms_ir.template', '');
+REVOKE ALL ON TABLE sms_ir.template FROM PUBLIC;
+
+CREATE FUNCTION sms_ir.account_status(
+    OUT account text, OUT provider text, OUT breaker text, OUT consecutive_failures int,
+    OUT last_error text, OUT last_error_at timestamptz, OUT sent bigint, OUT failed bigint,
+    OUT fallback text)
+  RETURNS SETOF record
+  AS 'MODULE_PATHNAME', 'sms_account_status'
+  LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION sms_ir.account_status() IS
+  'Each account: provider, circuit breaker (closed, open, half_open), consecutive failures, last error, sent and failed since server start, fallback';
+REVOKE ALL ON FUNCTION sms_ir.account_status() FROM PUBLIC;
+
+-- The queue functions gain priority and valid_for.  New signatures are new
+-- functions: created beside the old ones, given the old ones' GRANTs, then
+-- the old ones are dropped, so the roles users granted EXECUTE keep it.
+CREATE FUNCTION sms_ir.queue_verify(mobile text, template_id bigint,
+                                    parameters jsonb DEFAULT '{}',
+                                    send_after timestamptz DEFAULT now(),
+                                    dedupe_key text DEFAULT NULL,
+                                    priority smallint DEFAULT NULL,
+                                    valid_for interval DEFAULT NULL)
+  RETURNS bigint
+  AS 'MODULE_PATHNAME', 'sms_queue_verify'
+  LANGUAGE C VOLATILE SECURITY DEFINER;
+COMMENT ON FUNCTION sms_ir.queue_verify(text, bigint, jsonb, timestamptz, text, smallint, interval) IS
+  'Queue a verification (OTP) template message; sent by the worker after commit';
+
+CREATE FUNCTION sms_ir.queue_template(recipient text, template_id text,
+                                      parameters jsonb DEFAULT '{}',
+                                      sender text DEFAULT NULL,
+                                      send_after timestamptz DEFAULT now(),
+                                      dedupe_key text DEFAULT NULL,
+                                      priority smallint DEFAULT NULL,
+                                      valid_for interval DEFAULT NULL)
+  RETURNS bigint
+  AS 'MODULE_PATHNAME', 'sms_queue_template'
+  LANGUAGE C VOLATILE SECURITY DEFINER;
+COMMENT ON FUNCTION sms_ir.queue_template(text, text, jsonb, text, timestamptz, text, smallint, interval) IS
+  'Queue a template message (a provider template id, or the name of a logical template in sms_ir.template)';
+
+CREATE FUNCTION sms_ir.queue_bulk(message text, mobiles text[],
+                                  line_number text DEFAULT NULL,
+                                  send_after timestamptz DEFAULT now(),
+                                  dedupe_key text DEFAULT NULL,
+                                  priority smallint DEFAULT NULL,
+                                  valid_for interval DEFAULT NULL)
+  RETURNS SETOF bigint
+  AS 'MODULE_PATHNAME', 'sms_queue_bulk'
+  LANGUAGE C VOLATILE SECURITY DEFINER;
+COMMENT ON FUNCTION sms_ir.queue_bulk(text, text[], text, timestamptz, text, smallint, interval) IS
+  'Queue one text to many mobiles: one outbox row per provider request';
+
+CREATE FUNCTION sms_ir.queue_like_to_like(messages text[], mobiles text[],
+                                          line_number text DEFAULT NULL,
+                                          send_after timestamptz DEFAULT now(),
+                                          dedupe_key text DEFAULT NULL,
+                                          priority smallint DEFAULT NULL,
+                                          valid_for interval DEFAULT NULL)
+  RETURNS SETOF bigint
+  AS 'MODULE_PATHNAME', 'sms_queue_like_to_like'
+  LANGUAGE C VOLATILE SECURITY DEFINER;
+COMMENT ON FUNCTION sms_ir.queue_like_to_like(text[], text[], text, timestamptz, text, smallint, interval) IS
+  'Queue messages[i] to mobiles[i]: one outbox row per provider request';
+
+REVOKE ALL ON FUNCTION
+  sms_ir.queue_verify(text, bigint, jsonb, timestamptz, text, smallint, interval),
+  sms_ir.queue_template(text, text, jsonb, text, timestamptz, text, smallint, interval),
+  sms_ir.queue_bulk(text, text[], text, timestamptz, text, smallint, interval),
+  sms_ir.queue_like_to_like(text[], text[], text, timestamptz, text, smallint, interval)
+FROM PUBLIC;
+
+-- Every privilege granted on an old function, granted again on its new one.
+DO $regrant$
+DECLARE
+  g record;
+BEGIN
+  FOR g IN
+    SELECT m.new_fn, a.grantee, a.is_grantable
+      FROM (VALUES
+        ('sms_ir.queue_verify(text, bigint, jsonb, timestamptz, text)'::pg_catalog.regprocedure,
+         'sms_ir.queue_verify(text, bigint, jsonb, timestamptz, text, smallint, interval)'::pg_catalog.regprocedure),
+        ('sms_ir.queue_template(text, text, jsonb, text, timestamptz, text)',
+         'sms_ir.queue_template(text, text, jsonb, text, timestamptz, text, smallint, interval)'),
+        ('sms_ir.queue_bulk(text, text[], text, timestamptz, text)',
+         'sms_ir.queue_bulk(text, text[], text, timestamptz, text, smallint, interval)'),
+        ('sms_ir.queue_like_to_like(text[], text[], text, timestamptz, text)',
+         'sms_ir.queue_like_to_like(text[], text[], text, timestamptz, text, smallint, interval)')
+      ) AS m(old_fn, new_fn)
+      JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) m.old_fn
+      CROSS JOIN LATERAL pg_catalog.aclexplode(p.proacl) AS a
+     WHERE a.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE'
+       AND a.grantee OPERATOR(pg_catalog.<>) p.proowner
+  LOOP
+    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s%s', g.new_fn,
+      CASE WHEN g.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+           ELSE g.grantee::pg_catalog.regrole::pg_catalog.text END,  -- quoted as needed
+      CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+  END LOOP;
+END
+$regrant$;
+
+DROP FUNCTION sms_ir.queue_verify(text, bigint, jsonb, timestamptz, text);
+DROP FUNCTION sms_ir.queue_template(text, text, jsonb, text, timestamptz, text);
+DROP FUNCTION sms_ir.queue_bulk(text, text[], text, timestamptz, text);
+DROP FUNCTION sms_ir.queue_like_to_like(text[], text[], text, timestamptz, text);

@@ -13,6 +13,7 @@
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
+#include "account.h"
 #include "args.h"
 #include "guc.h"
 #include "mobile.h"
@@ -216,7 +217,7 @@ sms_args_same_length(int nmessages, int nmobiles)
 char *
 sms_args_line_number(const SmsProvider *provider, const char *arg)
 {
-	const char *line = arg ? arg : sms_ir_line_number;
+	const char *line = arg ? arg : *sms_account_current()->line_number;
 
 	/* a provider that sends no sender line needs none */
 	if (provider->no_line_number && (line == NULL || line[0] == '\0'))

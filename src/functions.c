@@ -18,11 +18,16 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
+#include "account.h"
 #include "args.h"
+#include "breaker.h"
+#include "guc.h"
 #include "http.h"
 #include "mobile.h"
 #include "provider.h"
+#include "secret.h"
 #include "token.h"
+#include "template.h"
 
 /* Error context for multi-request sends: what was already sent. */
 typedef struct SendProgress
@@ -92,35 +97,189 @@ finish_call(const SmsProvider *provider, const SmsArgs *args, HttpCall *call,
 													call->status);
 }
 
+/* Build, perform and parse one request with settings `cfg`. */
+static void
+perform(const SmsProvider *provider, const SmsArgs *args, SmsConfig *cfg, SmsReply *reply)
+{
+	SmsRequest	req;
+	HttpCall	call;
+
+	memset(&req, 0, sizeof(req));
+	memset(&call, 0, sizeof(call));
+	sms_provider_build(provider, args, cfg, &req);
+	call.req = &req;
+	http_perform_one(&call);
+	finish_call(provider, args, &call, reply);
+}
+
 /* Build, perform and parse one request; raises on any failure. */
 static void
 execute(const SmsProvider *provider, const SmsArgs *args, SmsReply *reply)
 {
 	SmsConfig	cfg;
-	SmsRequest	req;
-	HttpCall	call;
 
 	checked_config(provider, &cfg);
-	memset(&req, 0, sizeof(req));
-	memset(&call, 0, sizeof(call));
-	sms_provider_build(provider, args, &cfg, &req);
-	call.req = &req;
-	http_perform_one(&call);
-	finish_call(provider, args, &call, reply);
+	perform(provider, args, &cfg, reply);
 	if (sms_token_refresh_helps(provider, &cfg, reply->err.cls))
 	{
 		/* the token expired or was revoked: fetch a new one, retry once */
 		sms_token_forget();
 		checked_config(provider, &cfg);
-		memset(&req, 0, sizeof(req));
-		memset(&call, 0, sizeof(call));
-		sms_provider_build(provider, args, &cfg, &req);
-		call.req = &req;
-		http_perform_one(&call);
-		finish_call(provider, args, &call, reply);
+		perform(provider, args, &cfg, reply);
 	}
 	if (reply->err.cls != SMS_OK)
 		sms_raise_error(provider, &reply->err);
+}
+
+/*
+ * execute() through the current account, without raising for what is the
+ * account's fault: settings that cannot be used come back as an SMS_ERR_AUTH
+ * error (*config_problem set), provider errors in reply->err.  Query cancel
+ * and out-of-memory still raise.
+ */
+static void
+execute_try(const SmsProvider *provider, const SmsArgs *args, SmsReply *reply,
+			bool *config_problem)
+{
+	SmsConfig	cfg;
+	SmsSecretProblem secret;
+	SmsConfigProblem problem = {0};
+
+	*config_problem = false;
+	memset(reply, 0, sizeof(*reply));
+	if (!sms_try_current_config(provider, &cfg, &secret) ||
+		!provider->check_config(&cfg, &problem))
+	{
+		*config_problem = true;
+		sms_set_error(reply, SMS_ERR_AUTH, 0, NULL,
+					  problem.message ? problem.message : secret.message, NULL);
+		return;
+	}
+	sms_config_warn(&cfg, &problem);
+	if (sms_provider_uses_token(provider, &cfg) &&
+		!sms_token_apply(provider, &cfg, NULL, &reply->err))
+		return;
+	perform(provider, args, &cfg, reply);
+	if (sms_token_refresh_helps(provider, &cfg, reply->err.cls))
+	{
+		sms_token_forget();
+		if (!sms_token_apply(provider, &cfg, NULL, &reply->err))
+			return;
+		perform(provider, args, &cfg, reply);
+	}
+}
+
+/* execute_try() through `account`; true if its settings cannot be used. */
+static bool
+execute_as(const SmsAccount *account, const SmsArgs *args, SmsReply *reply)
+{
+	const SmsAccount *prev = sms_account_use(account);
+	bool		config_problem = false;
+
+	PG_TRY();
+	{
+		execute_try(sms_account_provider(account), args, reply, &config_problem);
+	}
+	PG_FINALLY();
+	{
+		sms_account_use(prev);
+	}
+	PG_END_TRY();
+	return config_problem;
+}
+
+/* Raise what is wrong with `account`'s settings, as checked_config() does. */
+static void
+raise_config_problem(const SmsAccount *account)
+{
+	SmsConfig	cfg;
+
+	sms_account_use(account);
+	PG_TRY();
+	{
+		checked_config(sms_account_provider(account), &cfg);
+	}
+	PG_FINALLY();
+	{
+		sms_account_use(NULL);
+	}
+	PG_END_TRY();
+}
+
+/*
+ * An OTP send (verify or template) through the session's account and, when
+ * that fails because of the account or its provider (not the message), each
+ * account of its failover chain that can send it -- the same rule as the
+ * worker's, circuit breakers included.  `in` was validated for the
+ * session's account; a logical template (tmpl) is routed per account.
+ * Raises the first account's error when no account could send it, or a
+ * message rejection at once.  Returns the account that sent it.
+ */
+static const SmsAccount *
+execute_with_failover(const SmsArgs *in, const SmsLogicalTemplate *tmpl, SmsReply *reply)
+{
+	const SmsAccount *own = sms_account_current();
+	const SmsAccount *account = own;
+	const SmsAccount *first_account = NULL;
+	SmsError	first_error = {0};
+	bool		first_is_config = false;
+	uint32		tried = 0;
+
+	for (int i = 0; i <= sms_naccounts && account != NULL; i++)
+	{
+		const SmsProvider *provider = sms_account_provider(account);
+		TimestampTz until;
+		SmsArgs		args = *in;
+		const char *hint;
+		bool		usable = true;
+
+		/* a numeric template id means something to its own provider only */
+		if (account != own && tmpl == NULL &&
+			provider != sms_account_provider(own))
+			usable = false;
+		if (usable && tmpl != NULL)
+			sms_template_route(tmpl, account, in, &args);
+		if (usable && account != own && !sms_provider_supports(provider, &args, &hint))
+			usable = false;
+		if (usable && sms_breaker_check(account, &until) != BREAKER_BLOCKED)
+		{
+			bool		config_problem = execute_as(account, &args, reply);
+
+			if (reply->err.cls == SMS_OK)
+			{
+				sms_breaker_report(account, false, NULL);
+				sms_account_count(account, 1, 0);
+				return account;
+			}
+			sms_breaker_report(account, sms_error_is_account_level(reply->err.cls),
+							   sms_error_text(&reply->err));
+			sms_account_count(account, 0, 1);
+			/* the message itself, or maybe sent under at_most_once: no failover */
+			if (!sms_error_is_account_level(reply->err.cls) ||
+				(reply->err.maybe_sent && sms_ir_delivery_guarantee == SMS_AT_MOST_ONCE))
+				sms_raise_error(provider, &reply->err);
+			if (first_account == NULL)
+			{
+				first_account = account;
+				first_error = reply->err;
+				first_is_config = config_problem;
+			}
+		}
+		tried |= SMS_ACCOUNT_BIT(account);
+		account = sms_account_next(account, tried);
+	}
+
+	if (first_account == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("no sms_ir account can send now"),
+				 errdetail("The circuit breaker of account %s is open, and no account of its failover chain can take the message.",
+						   own->name),
+				 errhint("See sms_ir.account_status(); the breaker lets a probe through after sms_ir.breaker_cooldown.")));
+	if (first_is_config)
+		raise_config_problem(first_account);	/* the same error as without failover */
+	sms_raise_error(sms_account_provider(first_account), &first_error);
+	return NULL;				/* keep compiler quiet */
 }
 
 static Datum
@@ -292,7 +451,7 @@ sms_send_verify(PG_FUNCTION_ARGS)
 	sms_args_check_supported(provider, &args);
 
 	InitMaterializedSRF(fcinfo, 0);
-	execute(provider, &args, &reply);
+	(void) execute_with_failover(&args, NULL, &reply);
 	values[0] = reply_text(reply.message_ids[0]);
 	if (reply.cost)
 		values[1] = numeric_from_text(reply.cost);
@@ -313,13 +472,25 @@ sms_send_template(PG_FUNCTION_ARGS)
 	Datum		values[5];
 	bool		nulls[5] = {false, false, false, false, false};
 
+	SmsLogicalTemplate tmpl;
+	bool		logical;
+
 	sms_args_template_from_call(fcinfo, provider, &args);
 	args.send_at = sms_args_send_at(provider, PG_ARGISNULL(4) ? 0 : PG_GETARG_TIMESTAMPTZ(4),
 									PG_ARGISNULL(4));
-	sms_args_check_supported(provider, &args);
+	logical = sms_template_lookup(args.template_id, &tmpl);
+	if (logical)
+	{
+		SmsArgs		routed;
+
+		sms_template_route(&tmpl, sms_account_current(), &args, &routed);
+		sms_args_check_supported(provider, &routed);
+	}
+	else
+		sms_args_check_supported(provider, &args);
 
 	InitMaterializedSRF(fcinfo, 0);
-	execute(provider, &args, &reply);
+	(void) execute_with_failover(&args, logical ? &tmpl : NULL, &reply);
 	nulls[0] = reply.pack_id == NULL;
 	values[0] = reply.pack_id ? reply_text(reply.pack_id) : (Datum) 0;
 	values[1] = reply_text(reply.message_ids[0]);

@@ -15,6 +15,7 @@
 #include "utils/memutils.h"
 
 #include "guc.h"
+#include "account.h"
 #include "provider.h"
 
 int			sms_ir_provider = 0;	/* the registry's first: smsir */
@@ -43,6 +44,9 @@ int			sms_ir_delivery_guarantee = SMS_AT_LEAST_ONCE;
 bool		sms_ir_track_delivery = false;
 int			sms_ir_retention_s = 7 * 86400;
 int			sms_ir_max_parts = 10;
+int			sms_ir_breaker_failures = 5;
+int			sms_ir_breaker_cooldown_ms = 30000;
+int			sms_ir_otp_valid_for_s = 5 * 60;
 
 static const struct config_enum_entry guarantee_options[] = {
 	{"at_least_once", SMS_AT_LEAST_ONCE, false},
@@ -51,10 +55,13 @@ static const struct config_enum_entry guarantee_options[] = {
 };
 
 /* sms_ir.provider's options: the provider registry, in its order */
-static const struct config_enum_entry *
-provider_options(void)
+const struct config_enum_entry *
+sms_provider_guc_options(void)
 {
-	struct config_enum_entry *opts;
+	static struct config_enum_entry *opts = NULL;
+
+	if (opts != NULL)
+		return opts;
 
 	opts = MemoryContextAllocZero(TopMemoryContext,
 								  sizeof(struct config_enum_entry) * (sms_nproviders + 1));
@@ -76,7 +83,7 @@ sms_ir_define_gucs(void)
 							 NULL,
 							 &sms_ir_provider,
 							 0,
-							 provider_options(),
+							 sms_provider_guc_options(),
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 
@@ -279,6 +286,33 @@ sms_ir_define_gucs(void)
 							10, 1, 255,
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("sms_ir.breaker_failures",
+							"Consecutive account-level failures that open an account's circuit breaker.",
+							"While it is open, the account's sends go straight to its fallback.",
+							&sms_ir_breaker_failures,
+							5, 1, 1000,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("sms_ir.breaker_cooldown",
+							"How long an open circuit breaker keeps an account out before one probe request.",
+							NULL,
+							&sms_ir_breaker_cooldown_ms,
+							30000, 100, 3600000,
+							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("sms_ir.otp_valid_for",
+							"How long a queued verify or template row may wait before it expires (0 = never).",
+							"A queue function's valid_for argument overrides it; bulk rows never expire by default.",
+							&sms_ir_otp_valid_for_s,
+							5 * 60, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	/* last: sms_ir.accounts checks its names against every setting above */
+	sms_accounts_define_gucs();
 
 	MarkGUCPrefixReserved("sms_ir");
 }

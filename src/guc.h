@@ -40,6 +40,13 @@ extern int	sms_ir_delivery_guarantee;
 extern bool sms_ir_track_delivery;
 extern int	sms_ir_retention_s;
 extern int	sms_ir_max_parts;
+extern int	sms_ir_breaker_failures;
+extern int	sms_ir_breaker_cooldown_ms;
+extern int	sms_ir_otp_valid_for_s;
+
+struct config_enum_entry;
+/* sms_ir.provider's (and sms_ir.N_provider's) options: the registry */
+extern const struct config_enum_entry *sms_provider_guc_options(void);
 
 extern void sms_ir_define_gucs(void);
 

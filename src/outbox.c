@@ -39,6 +39,7 @@
 #include "utils/relcache.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "storage/latch.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -48,9 +49,12 @@
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
+#include "account.h"
 #include "args.h"
+#include "guc.h"
 #include "payload.h"
 #include "provider.h"
+#include "template.h"
 #include "worker.h"
 
 /*
@@ -121,6 +125,9 @@ sms_outbox_wake_at_commit(void)
 typedef enum ForcedColumn
 {
 	FORCED_PAYLOAD,
+	FORCED_PRIORITY,			/* kept when given (0..10), else by kind */
+	FORCED_EXPIRES_AT,			/* kept when given, else by kind */
+	FORCED_ACCOUNT,
 	FORCED_PROVIDER,
 	FORCED_STATUS,
 	FORCED_ATTEMPTS,
@@ -136,7 +143,7 @@ typedef enum ForcedColumn
 } ForcedColumn;
 
 static const char *const forced_column_names[FORCED_COLUMNS] = {
-	"payload", "provider", "status", "attempts", "send_after", "next_attempt_at",
+	"payload", "priority", "expires_at", "account", "provider", "status", "attempts", "send_after", "next_attempt_at",
 	"created_at", "sent_at", "last_error", "result", "delivery_status",
 	"delivery_checked_at"
 };
@@ -222,12 +229,96 @@ row_holds(HeapTuple tuple, TupleDesc desc, int ncols, const int *cols,
 }
 
 /*
+ * Lanes: higher priority goes first.  OTP kinds (verify, template) are the
+ * OTP lane by default, bulk kinds the bulk lane.
+ */
+#define PRIORITY_MIN 0
+#define PRIORITY_MAX 10
+#define PRIORITY_OTP 10
+#define PRIORITY_BULK 0
+
+static bool
+kind_is_otp(SmsOp op)
+{
+	return op == SMS_OP_VERIFY || op == SMS_OP_TEMPLATE;
+}
+
+static int16
+checked_priority(int64 p)
+{
+	if (p < PRIORITY_MIN || p > PRIORITY_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid priority " INT64_FORMAT, p),
+				 errdetail("A priority is between %d and %d; higher goes first.",
+						   PRIORITY_MIN, PRIORITY_MAX),
+				 errhint("Leave it NULL for the kind's default: %d for verify and template, %d for bulk and like_to_like.",
+						 PRIORITY_OTP, PRIORITY_BULK)));
+	return (int16) p;
+}
+
+/*
+ * When a row expires by default: OTP kinds sms_ir.otp_valid_for after they
+ * are due (from now when send_after is past); bulk kinds never.  False: never.
+ */
+static bool
+default_expiry(SmsOp op, TimestampTz send_after, TimestampTz *expires_at)
+{
+	TimestampTz from = Max(send_after, GetCurrentTransactionStartTimestamp());
+
+	if (!kind_is_otp(op) || sms_ir_otp_valid_for_s <= 0)
+		return false;
+	*expires_at = TimestampTzPlusMilliseconds(from, (int64) sms_ir_otp_valid_for_s * 1000);
+	return true;
+}
+
+/*
+ * Validate a template send: a template_id naming a logical template
+ * (sms_ir.template) must render for `account` (every parameter given) and
+ * be what its provider can send; any other is checked as a provider
+ * template id.
+ */
+static void
+check_template_send(const SmsAccount *account, const SmsArgs *args)
+{
+	const SmsProvider *provider = sms_account_provider(account);
+	SmsLogicalTemplate tmpl;
+
+	if (sms_template_lookup(args->template_id, &tmpl))
+	{
+		SmsArgs		routed;
+
+		sms_template_route(&tmpl, account, args, &routed);
+		sms_args_check_supported(provider, &routed);
+	}
+	else
+		sms_args_check_supported(provider, args);
+}
+
+/* kind + payload of an INSERT validated for `account`, normalized. */
+static Jsonb *
+validated_payload(const SmsAccount *account, const char *kind, Jsonb *payload)
+{
+	SmsArgs		args;
+
+	sms_payload_parse(sms_account_provider(account), kind, payload, &args);
+	if (args.op == SMS_OP_TEMPLATE)
+		check_template_send(account, &args);
+	else
+		sms_args_check_supported(sms_account_provider(account), &args);
+	return sms_args_to_payload(&args);
+}
+
+/*
  * The outbox's BEFORE INSERT trigger.  A caller may only queue: it chooses
- * kind, payload, send_after and dedupe_key, nothing else.  The trigger
+ * kind, payload, send_after, dedupe_key, priority and expires_at, nothing else.  The trigger
  * validates kind + payload like the synchronous functions (unless a queue_*
  * function just did), stores the payload normalized, and sets every other
- * column the extension owns: provider from the session's configuration
- * (never the caller's: the row is sent with that provider's credentials),
+ * column the extension owns: account and provider from the session's
+ * sms_ir.account, which the current user must be allowed to use (never the
+ * caller's: the row is sent with that account's credentials), priority by
+ * kind unless given (0..10), expires_at by kind unless given (a queue
+ * function always decides it: NULL from one means never),
  * status 'queued', attempts 0, next_attempt_at = send_after, created_at now,
  * and no result, error or delivery state.  id is GENERATED ALWAYS, so the
  * table itself refuses a caller's id.  Then it asks for a wake-up at commit.
@@ -239,7 +330,9 @@ sms_outbox_before_insert(PG_FUNCTION_ARGS)
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	static Oid	status_type = InvalidOid;
 	static Datum queued_label;
+	/* checks the current user may use the session's account */
 	const SmsProvider *provider = sms_current_provider();
+	const SmsAccount *account = sms_account_current();
 	TupleDesc	desc;
 	HeapTuple	tuple;
 	int			cols[FORCED_COLUMNS];
@@ -247,7 +340,11 @@ sms_outbox_before_insert(PG_FUNCTION_ARGS)
 	bool		nulls[FORCED_COLUMNS];
 	int			ncols = 0;
 	bool		isnull;
+	bool		prevalidated;
+	Datum		kind;
 	Datum		send_after;
+	Datum		d;
+	SmsOp		op;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
@@ -273,7 +370,15 @@ sms_outbox_before_insert(PG_FUNCTION_ARGS)
 	}
 	memset(nulls, 0, sizeof(nulls));
 
-	if (row_is_prevalidated(tuple, desc))
+	kind = SPI_getbinval(tuple, desc, attnums_kind, &isnull);
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("outbox kind must not be NULL"),
+				 errhint("Use bulk, like_to_like, verify or template.")));
+	op = sms_kind_op(TextDatumGetCString(kind));
+	prevalidated = row_is_prevalidated(tuple, desc);
+	if (prevalidated)
 	{
 		/* one row per validation */
 		prevalidated_kind = NULL;
@@ -281,26 +386,41 @@ sms_outbox_before_insert(PG_FUNCTION_ARGS)
 	}
 	else
 	{
-		Datum		kind = SPI_getbinval(tuple, desc, attnums_kind, &isnull);
-		Datum		payload;
-		SmsArgs		args;
+		Datum		payload = SPI_getbinval(tuple, desc, attnums[FORCED_PAYLOAD], &isnull);
 
-		if (isnull)
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("outbox kind must not be NULL"),
-					 errhint("Use bulk, like_to_like, verify or template.")));
-		payload = SPI_getbinval(tuple, desc, attnums[FORCED_PAYLOAD], &isnull);
 		if (isnull)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("outbox payload must not be NULL")));
-		sms_payload_to_args(provider, TextDatumGetCString(kind),
-							DatumGetJsonbP(payload), &args);
 		cols[ncols] = attnums[FORCED_PAYLOAD];
-		values[ncols++] = JsonbPGetDatum(sms_args_to_payload(&args));
+		values[ncols++] = JsonbPGetDatum(validated_payload(account, TextDatumGetCString(kind),
+														   DatumGetJsonbP(payload)));
 	}
 
+	send_after = SPI_getbinval(tuple, desc, attnums[FORCED_SEND_AFTER], &isnull);
+	if (isnull)
+		send_after = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	check_send_after(DatumGetTimestampTz(send_after));
+
+	/* a caller may choose the lane (checked) and the expiry */
+	d = SPI_getbinval(tuple, desc, attnums[FORCED_PRIORITY], &isnull);
+	cols[ncols] = attnums[FORCED_PRIORITY];
+	values[ncols++] = Int16GetDatum(isnull ? (kind_is_otp(op) ? PRIORITY_OTP : PRIORITY_BULK) :
+									checked_priority(DatumGetInt16(d)));
+	(void) SPI_getbinval(tuple, desc, attnums[FORCED_EXPIRES_AT], &isnull);
+	if (isnull && !prevalidated)
+	{
+		/* a queue function decided already (NULL there: never) */
+		TimestampTz expires_at = 0;
+		bool		expires = default_expiry(op, DatumGetTimestampTz(send_after), &expires_at);
+
+		cols[ncols] = attnums[FORCED_EXPIRES_AT];
+		nulls[ncols] = !expires;
+		values[ncols++] = TimestampTzGetDatum(expires_at);
+	}
+
+	cols[ncols] = attnums[FORCED_ACCOUNT];
+	values[ncols++] = CStringGetTextDatum(account->name);
 	cols[ncols] = attnums[FORCED_PROVIDER];
 	values[ncols++] = CStringGetTextDatum(provider->name);
 
@@ -316,10 +436,6 @@ sms_outbox_before_insert(PG_FUNCTION_ARGS)
 	cols[ncols] = attnums[FORCED_ATTEMPTS];
 	values[ncols++] = Int32GetDatum(0);
 
-	send_after = SPI_getbinval(tuple, desc, attnums[FORCED_SEND_AFTER], &isnull);
-	if (isnull)
-		send_after = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-	check_send_after(DatumGetTimestampTz(send_after));
 	cols[ncols] = attnums[FORCED_SEND_AFTER];
 	values[ncols++] = send_after;
 	cols[ncols] = attnums[FORCED_NEXT_ATTEMPT_AT];
@@ -342,6 +458,15 @@ sms_outbox_before_insert(PG_FUNCTION_ARGS)
 													 values, nulls));
 }
 
+/* What a queue function decided for its rows besides kind and payload. */
+typedef struct QueueOptions
+{
+	const SmsAccount *account;
+	int16		priority;
+	bool		expires;		/* false: never */
+	TimestampTz expires_at;
+} QueueOptions;
+
 /*
  * The outbox relation as direct_insert() sees it: looked up once, forgotten
  * on any relcache invalidation of it (ALTER TABLE, CREATE TRIGGER, DROP
@@ -359,12 +484,15 @@ typedef enum DirectColumn
 	DC_SEND_AFTER,
 	DC_NEXT_ATTEMPT_AT,
 	DC_CREATED_AT,
+	DC_ACCOUNT,
+	DC_PRIORITY,
+	DC_EXPIRES_AT,
 	DC_COLUMNS
 } DirectColumn;
 
 static const char *const direct_column_names[DC_COLUMNS] = {
 	"id", "kind", "payload", "dedupe_key", "provider", "status", "attempts",
-	"send_after", "next_attempt_at", "created_at"
+	"send_after", "next_attempt_at", "created_at", "account", "priority", "expires_at"
 };
 
 static Oid	outbox_relid = InvalidOid;	/* InvalidOid: look it up again */
@@ -434,6 +562,8 @@ outbox_learn(Relation rel)
 			   TupleDescAttr(desc, outbox_att[DC_NEXT_ATTEMPT_AT] - 1)->atttypid != TIMESTAMPTZOID ||
 			   TupleDescAttr(desc, outbox_att[DC_CREATED_AT] - 1)->atttypid != TIMESTAMPTZOID ||
 			   TupleDescAttr(desc, outbox_att[DC_PAYLOAD] - 1)->atttypid != JSONBOID ||
+			   TupleDescAttr(desc, outbox_att[DC_PRIORITY] - 1)->atttypid != INT2OID ||
+			   TupleDescAttr(desc, outbox_att[DC_EXPIRES_AT] - 1)->atttypid != TIMESTAMPTZOID ||
 			   TupleDescAttr(desc, outbox_att[DC_ID] - 1)->atttypid != INT8OID))
 		ok = false;
 	if (ok)
@@ -554,7 +684,7 @@ outbox_open(void)
  */
 static bool
 direct_insert(const char *kind, Jsonb *payload, TimestampTz send_after,
-			  const SmsProvider *provider, int64 *id)
+			  const QueueOptions *opts, int64 *id)
 {
 	Relation	rel = outbox_open();
 	TriggerDesc *trig = rel->trigdesc;
@@ -587,7 +717,11 @@ direct_insert(const char *kind, Jsonb *payload, TimestampTz send_after,
 	SET_COL(DC_KIND, CStringGetTextDatum(kind));
 	SET_COL(DC_PAYLOAD, JsonbPGetDatum(payload));
 	/* what the BEFORE INSERT trigger forces: the same row if it is disabled */
-	SET_COL(DC_PROVIDER, CStringGetTextDatum(provider->name));
+	SET_COL(DC_ACCOUNT, CStringGetTextDatum(opts->account->name));
+	SET_COL(DC_PROVIDER, CStringGetTextDatum(sms_account_provider(opts->account)->name));
+	SET_COL(DC_PRIORITY, Int16GetDatum(opts->priority));
+	if (opts->expires)
+		SET_COL(DC_EXPIRES_AT, TimestampTzGetDatum(opts->expires_at));
 	SET_COL(DC_STATUS, outbox_queued);
 	SET_COL(DC_ATTEMPTS, Int32GetDatum(0));
 	SET_COL(DC_SEND_AFTER, TimestampTzGetDatum(send_after));
@@ -672,15 +806,15 @@ direct_insert(const char *kind, Jsonb *payload, TimestampTz send_after,
  */
 static int64
 spi_insert(const char *kind, Jsonb *payload, TimestampTz send_after,
-		   const char *dedupe_key)
+		   const char *dedupe_key, const QueueOptions *opts)
 {
 	static SPIPlanPtr insert_plan = NULL;	/* without a key */
 	static SPIPlanPtr upsert_plan = NULL;	/* with a key: ON CONFLICT */
 	static SPIPlanPtr lookup_plan = NULL;
 	SPIPlanPtr *plan = dedupe_key ? &upsert_plan : &insert_plan;
-	Oid			types[4] = {TEXTOID, JSONBOID, TIMESTAMPTZOID, TEXTOID};
-	Datum		values[4];
-	char		nulls[4] = {' ', ' ', ' ', ' '};
+	Oid			types[6] = {TEXTOID, JSONBOID, TIMESTAMPTZOID, TEXTOID, INT2OID, TIMESTAMPTZOID};
+	Datum		values[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 	int64		id = 0;
 	bool		isnull;
 
@@ -689,19 +823,22 @@ spi_insert(const char *kind, Jsonb *payload, TimestampTz send_after,
 	values[2] = TimestampTzGetDatum(send_after);
 	values[3] = dedupe_key ? CStringGetTextDatum(dedupe_key) : (Datum) 0;
 	nulls[3] = dedupe_key ? ' ' : 'n';
+	values[4] = Int16GetDatum(opts->priority);
+	values[5] = TimestampTzGetDatum(opts->expires_at);
+	nulls[5] = opts->expires ? ' ' : 'n';
 
 	SPI_connect();
 	if (*plan == NULL)
 	{
 		/* speculative insertion costs extra: only when there is a key */
 		*plan = SPI_prepare(dedupe_key ?
-							"INSERT INTO sms_ir.outbox (kind, payload, send_after, dedupe_key)"
-							" VALUES ($1, $2, $3, $4)"
+							"INSERT INTO sms_ir.outbox (kind, payload, send_after, dedupe_key, priority, expires_at)"
+							" VALUES ($1, $2, $3, $4, $5, $6)"
 							" ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL"
 							" DO NOTHING RETURNING id" :
-							"INSERT INTO sms_ir.outbox (kind, payload, send_after, dedupe_key)"
-							" VALUES ($1, $2, $3, $4) RETURNING id",
-							4, types);
+							"INSERT INTO sms_ir.outbox (kind, payload, send_after, dedupe_key, priority, expires_at)"
+							" VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+							6, types);
 		if (*plan == NULL || SPI_keepplan(*plan) != 0)
 			elog(ERROR, "could not prepare the outbox insert: %s",
 				 SPI_result_code_string(SPI_result));
@@ -801,7 +938,7 @@ unpin_search_path(SearchPathPin *pin)
  */
 static int64
 enqueue(const char *kind, Jsonb *payload, TimestampTz send_after,
-		const char *dedupe_key, const SmsProvider *provider)
+		const char *dedupe_key, const QueueOptions *opts)
 {
 	SearchPathPin pin;
 	int64		id = 0;
@@ -813,8 +950,8 @@ enqueue(const char *kind, Jsonb *payload, TimestampTz send_after,
 	PG_TRY();
 	{
 		if (dedupe_key != NULL ||
-			!direct_insert(kind, payload, send_after, provider, &id))
-			id = spi_insert(kind, payload, send_after, dedupe_key);
+			!direct_insert(kind, payload, send_after, opts, &id))
+			id = spi_insert(kind, payload, send_after, dedupe_key, opts);
 	}
 	PG_CATCH();
 	{
@@ -829,11 +966,18 @@ enqueue(const char *kind, Jsonb *payload, TimestampTz send_after,
 	return id;
 }
 
+static bool
+has_arg(FunctionCallInfo fcinfo, int argno)
+{
+	/* the 0.2 SQL definitions (before ALTER EXTENSION UPDATE) pass fewer */
+	return PG_NARGS() > argno && !PG_ARGISNULL(argno);
+}
+
 static TimestampTz
 send_after_arg(FunctionCallInfo fcinfo, int argno)
 {
-	TimestampTz ts = PG_ARGISNULL(argno) ? GetCurrentTransactionStartTimestamp()
-		: PG_GETARG_TIMESTAMPTZ(argno);
+	TimestampTz ts = has_arg(fcinfo, argno) ? PG_GETARG_TIMESTAMPTZ(argno) :
+		GetCurrentTransactionStartTimestamp();
 
 	check_send_after(ts);
 	return ts;
@@ -842,48 +986,115 @@ send_after_arg(FunctionCallInfo fcinfo, int argno)
 static char *
 dedupe_arg(FunctionCallInfo fcinfo, int argno)
 {
-	return PG_ARGISNULL(argno) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	return has_arg(fcinfo, argno) ? text_to_cstring(PG_GETARG_TEXT_PP(argno)) : NULL;
 }
 
-/* queue_verify(mobile, template_id bigint, parameters, send_after, dedupe_key) */
+/*
+ * The session's account, which the calling role must be allowed to use.
+ * The queue functions are SECURITY DEFINER: the role checked is the one
+ * outside them (GetOuterUserId(): the session's role, as SET ROLE set it),
+ * not their owner.
+ */
+static const SmsAccount *
+queue_account(void)
+{
+	const SmsAccount *account = sms_account_current();
+
+	sms_account_check_role(account, GetOuterUserId());
+	return account;
+}
+
+/*
+ * priority (smallint) and valid_for (interval) from positions argno,
+ * argno + 1: NULL priority = by kind; NULL valid_for = by kind
+ * (sms_ir.otp_valid_for for OTP kinds), a zero interval = never expire.
+ */
+static void
+queue_options(FunctionCallInfo fcinfo, int argno, SmsOp op, TimestampTz send_after,
+			  const SmsAccount *account, QueueOptions *opts)
+{
+	opts->account = account;
+	opts->priority = has_arg(fcinfo, argno) ? checked_priority(PG_GETARG_INT16(argno)) :
+		(kind_is_otp(op) ? PRIORITY_OTP : PRIORITY_BULK);
+	opts->expires_at = 0;
+	if (has_arg(fcinfo, argno + 1))
+	{
+		Interval   *valid_for = PG_GETARG_INTERVAL_P(argno + 1);
+		Interval	zero;
+
+		memset(&zero, 0, sizeof(zero));
+		if (DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(valid_for),
+											  IntervalPGetDatum(&zero))) < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("valid_for must not be negative"),
+					 errdetail("valid_for is %s.",
+							   DatumGetCString(DirectFunctionCall1(interval_out,
+																   IntervalPGetDatum(valid_for)))),
+					 errhint("Pass how long the message is worth sending, such as '2 minutes'; '0' never expires.")));
+		opts->expires = DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(valid_for),
+														  IntervalPGetDatum(&zero))) > 0;
+		if (opts->expires)
+			opts->expires_at = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+																	   TimestampTzGetDatum(Max(send_after, GetCurrentTransactionStartTimestamp())),
+																	   IntervalPGetDatum(valid_for)));
+	}
+	else
+		opts->expires = default_expiry(op, send_after, &opts->expires_at);
+}
+
+/* queue_verify(mobile, template_id bigint, parameters, send_after, dedupe_key, priority, valid_for) */
 PG_FUNCTION_INFO_V1(sms_queue_verify);
 Datum
 sms_queue_verify(PG_FUNCTION_ARGS)
 {
-	const SmsProvider *provider = sms_current_provider();
+	const SmsAccount *account = queue_account();
+	const SmsProvider *provider = sms_account_provider(account);
+	TimestampTz send_after;
+	QueueOptions opts;
 	SmsArgs		args;
 
 	sms_args_verify_from_call(fcinfo, provider, &args);
 	sms_args_check_supported(provider, &args);
-	PG_RETURN_INT64(enqueue("verify", sms_args_to_payload(&args),
-							send_after_arg(fcinfo, 3), dedupe_arg(fcinfo, 4), provider));
+	send_after = send_after_arg(fcinfo, 3);
+	queue_options(fcinfo, 5, SMS_OP_VERIFY, send_after, account, &opts);
+	PG_RETURN_INT64(enqueue("verify", sms_args_to_payload(&args), send_after,
+							dedupe_arg(fcinfo, 4), &opts));
 }
 
-/* queue_template(recipient, template_id text, parameters, sender, send_after, dedupe_key) */
+/* queue_template(recipient, template_id text, parameters, sender, send_after, dedupe_key, priority, valid_for) */
 PG_FUNCTION_INFO_V1(sms_queue_template);
 Datum
 sms_queue_template(PG_FUNCTION_ARGS)
 {
-	const SmsProvider *provider = sms_current_provider();
+	const SmsAccount *account = queue_account();
+	const SmsProvider *provider = sms_account_provider(account);
+	TimestampTz send_after;
+	QueueOptions opts;
 	SmsArgs		args;
 
 	sms_args_template_from_call(fcinfo, provider, &args);
-	sms_args_check_supported(provider, &args);
-	PG_RETURN_INT64(enqueue("template", sms_args_to_payload(&args),
-							send_after_arg(fcinfo, 4), dedupe_arg(fcinfo, 5), provider));
+	check_template_send(account, &args);
+	send_after = send_after_arg(fcinfo, 4);
+	queue_options(fcinfo, 6, SMS_OP_TEMPLATE, send_after, account, &opts);
+	PG_RETURN_INT64(enqueue("template", sms_args_to_payload(&args), send_after,
+							dedupe_arg(fcinfo, 5), &opts));
 }
 
 /* Shared body of queue_bulk and queue_like_to_like: one row per chunk. */
 static Datum
-queue_in_chunks(FunctionCallInfo fcinfo, const SmsProvider *provider, SmsArgs *all,
+queue_in_chunks(FunctionCallInfo fcinfo, const SmsAccount *account, SmsArgs *all,
 				const char *kind)
 {
+	const SmsProvider *provider = sms_account_provider(account);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int			chunk = provider->max_recipients;
 	TimestampTz send_after = send_after_arg(fcinfo, 3);
 	char	   *dedupe_key = dedupe_arg(fcinfo, 4);
+	QueueOptions opts;
 
 	sms_args_check_supported(provider, all);
+	queue_options(fcinfo, 5, all->op, send_after, account, &opts);
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	for (int off = 0, part_no = 1; off < all->nmobiles; off += chunk, part_no++)
 	{
@@ -895,34 +1106,34 @@ queue_in_chunks(FunctionCallInfo fcinfo, const SmsProvider *provider, SmsArgs *a
 		id = Int64GetDatum(enqueue(kind, sms_args_to_payload(&part), send_after,
 								   dedupe_key == NULL || part_no == 1 ? dedupe_key :
 								   psprintf("%s#%d", dedupe_key, part_no),
-								   provider));
+								   &opts));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &id, &isnull);
 	}
 	return (Datum) 0;
 }
 
-/* queue_bulk(message, mobiles, line_number, send_after, dedupe_key) */
+/* queue_bulk(message, mobiles, line_number, send_after, dedupe_key, priority, valid_for) */
 PG_FUNCTION_INFO_V1(sms_queue_bulk);
 Datum
 sms_queue_bulk(PG_FUNCTION_ARGS)
 {
-	const SmsProvider *provider = sms_current_provider();
+	const SmsAccount *account = queue_account();
 	SmsArgs		args;
 
-	sms_args_bulk_from_call(fcinfo, provider, &args);
-	return queue_in_chunks(fcinfo, provider, &args, "bulk");
+	sms_args_bulk_from_call(fcinfo, sms_account_provider(account), &args);
+	return queue_in_chunks(fcinfo, account, &args, "bulk");
 }
 
-/* queue_like_to_like(messages, mobiles, line_number, send_after, dedupe_key) */
+/* queue_like_to_like(messages, mobiles, line_number, send_after, dedupe_key, priority, valid_for) */
 PG_FUNCTION_INFO_V1(sms_queue_like_to_like);
 Datum
 sms_queue_like_to_like(PG_FUNCTION_ARGS)
 {
-	const SmsProvider *provider = sms_current_provider();
+	const SmsAccount *account = queue_account();
 	SmsArgs		args;
 
-	sms_args_like_to_like_from_call(fcinfo, provider, &args);
-	return queue_in_chunks(fcinfo, provider, &args, "like_to_like");
+	sms_args_like_to_like_from_call(fcinfo, sms_account_provider(account), &args);
+	return queue_in_chunks(fcinfo, account, &args, "like_to_like");
 }
 
 /* sms_ir._wake_worker(): wake the worker when this transaction commits. */

@@ -24,6 +24,7 @@ static const char *const status_names[OUTBOX_STATUS_COUNT] = {
 	[OUTBOX_FAILED] = "failed",
 	[OUTBOX_CANCELLED] = "cancelled",
 	[OUTBOX_UNKNOWN] = "unknown",
+	[OUTBOX_EXPIRED] = "expired",
 };
 
 const char *
@@ -36,8 +37,7 @@ outbox_status_name(OutboxStatus status)
 typedef enum OutboxStatement
 {
 	STMT_RECOVER,
-	STMT_CLAIM_FIRST,
-	STMT_CLAIM_AFTER,
+	STMT_CLAIM,
 	STMT_RECORD,
 	STMT_NEXT_DUE,
 	STMT_TRACKED,
@@ -56,28 +56,60 @@ typedef struct StatementDef
 } StatementDef;
 
 /*
- * The claim reads outbox_due_idx (next_attempt_at, id) in order up to the
- * LIMIT.  A session holding an old snapshot keeps the index entries of rows
- * already claimed alive (they cannot be marked dead), so a read from the
- * first due row visits every one of them again on each claim: O(n) a
- * claim, O(n^2) a drain.  STMT_CLAIM_AFTER starts just after the last row
- * claimed instead; STMT_CLAIM_FIRST, from the start, is used when that
- * comes up short, at most once per rescan interval (the pipeline's
- * CLAIM_RESCAN_MS), for rows due before the cursor (a send_after in the
- * past, a long transaction committing late).
+ * The claim reads outbox_lane_idx (priority, next_attempt_at, id), lane by
+ * lane from the highest: for each lane ($2, highest first) an index range
+ * read of its due rows in order, from just after that lane's cursor ($3,
+ * $4), stopping as soon as LIMIT rows are found.  A lane with nothing due
+ * costs one index probe, so a claim is O(limit + lanes), whatever the
+ * backlog in lower lanes or rows scheduled for later.  The plan:
+ *
+ *   Update on outbox o
+ *     -> Nested Loop
+ *          -> Subquery Scan on due
+ *               -> Limit
+ *                    -> Nested Loop
+ *                         -> Function Scan on unnest l      (the lanes, in order)
+ *                         -> Limit
+ *                              -> LockRows
+ *                                   -> Index Scan using outbox_lane_idx on outbox
+ *                                        Index Cond: priority = l.priority AND
+ *                                          next_attempt_at <= now() AND
+ *                                          ROW(next_attempt_at, id) > ROW(l.after_at, l.after_id)
+ *          -> Index Scan using outbox_pkey on outbox o
+ *
+ * A session holding an old snapshot keeps the index entries of rows already
+ * claimed alive (they cannot be marked dead), so a read from the first due
+ * row would visit every one of them again on each claim: O(n) a claim,
+ * O(n^2) a drain.  Each lane's cursor starts just after the last row
+ * claimed from it instead; the pipeline resets them (-infinity) when that
+ * comes up short, at most once per rescan interval (its CLAIM_RESCAN_MS),
+ * for rows due before a cursor (a send_after in the past, a long
+ * transaction committing late).  The row's logical template (kind
+ * template, template_id naming a row of sms_ir.template) comes with it.
  */
-#define CLAIM_SQL(after) \
+#define CLAIM_SQL \
 	"WITH due AS (" \
-	"  SELECT id FROM sms_ir.outbox" \
-	"   WHERE status OPERATOR(pg_catalog.=) 'queued'::sms_ir.outbox_status" \
-	"     AND next_attempt_at OPERATOR(pg_catalog.<=) pg_catalog.now()" \
-	after \
-	"   ORDER BY next_attempt_at, id" \
-	"   LIMIT $1 FOR UPDATE SKIP LOCKED)" \
+	"  SELECT c.id FROM ROWS FROM (pg_catalog.unnest($2::pg_catalog.int2[])," \
+	"                              pg_catalog.unnest($3::pg_catalog.timestamptz[])," \
+	"                              pg_catalog.unnest($4::pg_catalog.int8[]))" \
+	"         AS l(priority, after_at, after_id)," \
+	"       LATERAL (SELECT id FROM sms_ir.outbox" \
+	"                 WHERE status OPERATOR(pg_catalog.=) 'queued'::sms_ir.outbox_status" \
+	"                   AND priority OPERATOR(pg_catalog.=) l.priority" \
+	"                   AND next_attempt_at OPERATOR(pg_catalog.<=) pg_catalog.now()" \
+	"                   AND (next_attempt_at, id) OPERATOR(pg_catalog.>) (l.after_at, l.after_id)" \
+	"                 ORDER BY next_attempt_at, id" \
+	"                 LIMIT $1 FOR UPDATE SKIP LOCKED) c" \
+	"  LIMIT $1)" \
 	" UPDATE sms_ir.outbox o" \
 	"    SET status = 'sending', attempts = o.attempts OPERATOR(pg_catalog.+) 1" \
 	"   FROM due WHERE o.id OPERATOR(pg_catalog.=) due.id" \
-	" RETURNING o.id, o.attempts, o.provider, o.kind, o.payload, o.next_attempt_at"
+	" RETURNING o.id, o.attempts, o.provider, o.kind, o.payload, o.next_attempt_at," \
+	"           o.account, o.expires_at, o.priority," \
+	"           (SELECT pg_catalog.jsonb_build_object('body', t.body, 'ids', t.ids)" \
+	"              FROM sms_ir.template t" \
+	"             WHERE o.kind OPERATOR(pg_catalog.=) 'template'" \
+	"               AND t.name OPERATOR(pg_catalog.=) (o.payload OPERATOR(pg_catalog.->>) 'template_id'))"
 
 static const StatementDef statements[STMT_COUNT] = {
 	[STMT_RECOVER] = {
@@ -92,11 +124,7 @@ static const StatementDef statements[STMT_COUNT] = {
 		" WHERE status OPERATOR(pg_catalog.=) 'sending'",
 		2, {BOOLOID, INT4OID}
 	},
-	[STMT_CLAIM_FIRST] = {CLAIM_SQL(""), 1, {INT4OID}},
-	[STMT_CLAIM_AFTER] = {
-		CLAIM_SQL("     AND (next_attempt_at, id) OPERATOR(pg_catalog.>) ($2, $3)"),
-		3, {INT4OID, TIMESTAMPTZOID, INT8OID}
-	},
+	[STMT_CLAIM] = {CLAIM_SQL, 4, {INT4OID, INT2ARRAYOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID}},
 	[STMT_RECORD] = {
 		"UPDATE sms_ir.outbox o"
 		"   SET status = r.status::sms_ir.outbox_status,"
@@ -105,7 +133,7 @@ static const StatementDef statements[STMT_COUNT] = {
 		"       sent_at = CASE WHEN r.status OPERATOR(pg_catalog.=) 'sent'"
 		"                      THEN pg_catalog.clock_timestamp() ELSE o.sent_at END,"
 		"       result = COALESCE(r.result, o.result),"
-		"       last_error = CASE WHEN r.status OPERATOR(pg_catalog.=) 'sent' THEN NULL"
+		"       last_error = CASE WHEN r.status OPERATOR(pg_catalog.=) 'sent' THEN r.last_error"
 		"                         ELSE COALESCE(r.last_error, o.last_error) END,"
 		"       next_attempt_at = COALESCE(r.next_at, o.next_attempt_at)"
 		"  FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.int8[]), pg_catalog.unnest($2::pg_catalog.text[]),"
@@ -117,12 +145,17 @@ static const StatementDef statements[STMT_COUNT] = {
 		6, {INT8ARRAYOID, TEXTARRAYOID, JSONBARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID, BOOLARRAYOID}
 	},
 	[STMT_NEXT_DUE] = {
-		"SELECT pg_catalog.min(next_attempt_at) FROM sms_ir.outbox"
-		" WHERE status OPERATOR(pg_catalog.=) 'queued'::sms_ir.outbox_status",
+		"SELECT pg_catalog.min(d.next_attempt_at)"
+		"  FROM pg_catalog.generate_series(0, " CppAsString2(OUTBOX_LANE_MAX) ") AS l(priority),"
+		"       LATERAL (SELECT next_attempt_at FROM sms_ir.outbox"
+		"                 WHERE status OPERATOR(pg_catalog.=) 'queued'::sms_ir.outbox_status"
+		"                   AND priority OPERATOR(pg_catalog.=) l.priority"
+		"                 ORDER BY next_attempt_at LIMIT 1) d",
 		0, {InvalidOid}
 	},
 	[STMT_TRACKED] = {
-		"SELECT id, provider, kind::pg_catalog.text, result FROM sms_ir.outbox"
+		"SELECT id, COALESCE(result OPERATOR(pg_catalog.->>) 'account', account),"
+		"       kind::pg_catalog.text, result FROM sms_ir.outbox"
 		" WHERE status OPERATOR(pg_catalog.=) 'sent'::sms_ir.outbox_status"
 		"   AND result IS NOT NULL"
 		"   AND (delivery_status IS NULL"
@@ -143,7 +176,7 @@ static const StatementDef statements[STMT_COUNT] = {
 	[STMT_PURGE] = {
 		"DELETE FROM sms_ir.outbox WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
 		" SELECT id FROM sms_ir.outbox"
-		"  WHERE status OPERATOR(pg_catalog.=) ANY ('{sent,failed,cancelled}'::sms_ir.outbox_status[])"
+		"  WHERE status OPERATOR(pg_catalog.=) ANY ('{sent,failed,cancelled,expired}'::sms_ir.outbox_status[])"
 		"    AND COALESCE(sent_at, created_at) OPERATOR(pg_catalog.<) $1"
 		"  LIMIT $2 FOR UPDATE SKIP LOCKED))",
 		2, {TIMESTAMPTZOID, INT4OID}
@@ -224,20 +257,31 @@ outbox_store_recover(bool requeue, int max_attempts)
 	return SPI_processed;
 }
 
-int
-outbox_store_claim(int limit, const OutboxCursor *cursor)
-{
-	Datum		args[3];
+static Datum array_datum(Datum *values, bool *nulls, int n, Oid elemtype);
 
-	args[0] = Int32GetDatum(limit);
-	if (cursor->valid)
+int
+outbox_store_claim(int limit, const OutboxCursor *cursors, int lowest_lane)
+{
+	Datum		lanes[OUTBOX_LANES];
+	Datum		after_at[OUTBOX_LANES];
+	Datum		after_id[OUTBOX_LANES];
+	Datum		args[4];
+	int			n = 0;
+
+	for (int lane = OUTBOX_LANE_MAX; lane >= lowest_lane; lane--)
 	{
-		args[1] = TimestampTzGetDatum(cursor->next_attempt_at);
-		args[2] = Int64GetDatum(cursor->id);
-		run(STMT_CLAIM_AFTER, args, NULL, false, 0, SPI_OK_UPDATE_RETURNING);
+		const OutboxCursor *c = &cursors[lane];
+
+		lanes[n] = Int16GetDatum((int16) lane);
+		after_at[n] = TimestampTzGetDatum(c->valid ? c->next_attempt_at : DT_NOBEGIN);
+		after_id[n] = Int64GetDatum(c->valid ? c->id : PG_INT64_MIN);
+		n++;
 	}
-	else
-		run(STMT_CLAIM_FIRST, args, NULL, false, 0, SPI_OK_UPDATE_RETURNING);
+	args[0] = Int32GetDatum(limit);
+	args[1] = array_datum(lanes, NULL, n, INT2OID);
+	args[2] = array_datum(after_at, NULL, n, TIMESTAMPTZOID);
+	args[3] = array_datum(after_id, NULL, n, INT8OID);
+	run(STMT_CLAIM, args, NULL, false, 0, SPI_OK_UPDATE_RETURNING);
 	return (int) SPI_processed;
 }
 

@@ -26,6 +26,7 @@ typedef enum OutboxStatus
 	OUTBOX_FAILED,
 	OUTBOX_CANCELLED,
 	OUTBOX_UNKNOWN,
+	OUTBOX_EXPIRED,
 	OUTBOX_STATUS_COUNT
 } OutboxStatus;
 
@@ -44,9 +45,13 @@ extern bool outbox_store_present(void);
  */
 extern uint64 outbox_store_recover(bool requeue, int max_attempts);
 
+/* Lanes: outbox.priority 0 .. OUTBOX_LANE_MAX, higher first. */
+#define OUTBOX_LANE_MAX 10
+#define OUTBOX_LANES (OUTBOX_LANE_MAX + 1)
+
 /*
- * Where the claim's index read starts: just after the last row claimed
- * (next_attempt_at, id).  valid = false: from the first due row.
+ * Where the claim's index read of one lane starts: just after the last row
+ * claimed from it (next_attempt_at, id).  valid = false: its first due row.
  */
 typedef struct OutboxCursor
 {
@@ -56,12 +61,12 @@ typedef struct OutboxCursor
 } OutboxCursor;
 
 /*
- * Claim up to `limit` due rows (FOR UPDATE SKIP LOCKED), after `cursor`
- * when it is valid: status 'sending', attempts + 1.  The rows are in
- * SPI_tuptable: id int8, attempts int4, provider text, kind text,
- * payload jsonb, next_attempt_at timestamptz.  Returns how many.
+ * Claim up to `limit` due rows (FOR UPDATE SKIP LOCKED), lane by lane from
+ * the highest down to lowest_lane, each after cursors[lane] when valid:
+ * status 'sending', attempts + 1.  The rows are in SPI_tuptable (columns
+ * below).  Returns how many.
  */
-extern int	outbox_store_claim(int limit, const OutboxCursor *cursor);
+extern int	outbox_store_claim(int limit, const OutboxCursor *cursors, int lowest_lane);
 
 #define OUTBOX_CLAIM_COL_ID 1
 #define OUTBOX_CLAIM_COL_ATTEMPTS 2
@@ -69,6 +74,10 @@ extern int	outbox_store_claim(int limit, const OutboxCursor *cursor);
 #define OUTBOX_CLAIM_COL_KIND 4
 #define OUTBOX_CLAIM_COL_PAYLOAD 5
 #define OUTBOX_CLAIM_COL_DUE 6
+#define OUTBOX_CLAIM_COL_ACCOUNT 7
+#define OUTBOX_CLAIM_COL_EXPIRES_AT 8	/* NULL: never */
+#define OUTBOX_CLAIM_COL_PRIORITY 9
+#define OUTBOX_CLAIM_COL_LOGICAL 10		/* {"body","ids"} of its logical template, or NULL */
 
 /* The outcome of one claimed row, for outbox_store_record. */
 typedef struct OutboxOutcome
@@ -93,7 +102,8 @@ extern bool outbox_store_next_due(TimestampTz *due);
 /*
  * Sent rows whose delivery report is not final: sent after sent_after,
  * last checked before checked_before (or never), at most limit.  Rows in
- * SPI_tuptable: id int8, provider text, kind text, result jsonb.
+ * SPI_tuptable: id int8, account text (the one that sent it), kind text,
+ * result jsonb.
  */
 extern int	outbox_store_tracked(TimestampTz sent_after, TimestampTz checked_before, int limit);
 

@@ -11,6 +11,7 @@
 
 #include "args.h"
 #include "payload.h"
+#include "template.h"
 
 SmsOp
 sms_kind_op(const char *kind)
@@ -154,8 +155,8 @@ params_member(Jsonb *payload)
 }
 
 void
-sms_payload_to_args(const SmsProvider *provider, const char *kind,
-					Jsonb *payload, SmsArgs *args)
+sms_payload_parse(const SmsProvider *provider, const char *kind,
+				  Jsonb *payload, SmsArgs *args)
 {
 	static const char *const bulk_keys[] = {"message", "mobiles", "line_number"};
 	static const char *const l2l_keys[] = {"messages", "mobiles", "line_number"};
@@ -241,6 +242,43 @@ sms_payload_to_args(const SmsProvider *provider, const char *kind,
 			break;
 		default:
 			break;
+	}
+}
+
+void
+sms_payload_to_args(const SmsProvider *provider, const char *kind,
+					Jsonb *payload, SmsArgs *args)
+{
+	sms_payload_parse(provider, kind, payload, args);
+	sms_args_check_supported(provider, args);
+}
+
+/*
+ * A row's payload as `account` sends it.  A logical template (tmpl) becomes
+ * the account's provider template or the rendered text.  Sent through
+ * another account than the row's own (own = false, a failover), sender
+ * lines are that account's: a line belongs to one account's panel.
+ */
+void
+sms_payload_route(const SmsAccount *account, bool own, const char *kind, Jsonb *payload,
+				  const SmsLogicalTemplate *tmpl, SmsArgs *args)
+{
+	const SmsProvider *provider = sms_account_provider(account);
+
+	if (tmpl != NULL && sms_kind_op(kind) == SMS_OP_TEMPLATE)
+	{
+		SmsArgs		in;
+
+		sms_payload_parse(provider, kind, payload, &in);
+		sms_template_route(tmpl, account, &in, args);
+	}
+	else
+	{
+		sms_payload_parse(provider, kind, payload, args);
+		if (!own && (args->op == SMS_OP_BULK || args->op == SMS_OP_LIKE_TO_LIKE))
+			args->line_number = sms_args_line_number(provider, *account->line_number);
+		else if (!own && args->op == SMS_OP_TEMPLATE)
+			args->line_number = NULL;
 	}
 	sms_args_check_supported(provider, args);
 }

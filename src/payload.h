@@ -22,6 +22,17 @@ extern SmsOp sms_kind_op(const char *kind);
 extern void sms_payload_to_args(const SmsProvider *provider, const char *kind,
 								Jsonb *payload, SmsArgs *args);
 
+/* The same without the provider's check of what it can send. */
+extern void sms_payload_parse(const SmsProvider *provider, const char *kind,
+							  Jsonb *payload, SmsArgs *args);
+
+struct SmsAccount;
+struct SmsLogicalTemplate;
+/* The payload as `account` sends it (payload.c); raises like the above. */
+extern void sms_payload_route(const struct SmsAccount *account, bool own, const char *kind,
+							  Jsonb *payload, const struct SmsLogicalTemplate *tmpl,
+							  SmsArgs *args);
+
 /* The canonical payload of validated args (mobiles normalized, line resolved). */
 extern Jsonb *sms_args_to_payload(const SmsArgs *args);
 

@@ -8,43 +8,42 @@
 
 #include "utils/memutils.h"
 
+#include "miscadmin.h"
+
+#include "account.h"
 #include "guc.h"
 #include "provider.h"
 #include "secret.h"
 
-/* The provider sms_ir.provider names (an index into the registry). */
+/*
+ * The provider of the current account (sms_ir.account, or the one the
+ * worker or a failover made current).  A session's own account is checked
+ * against its allowed roles with the current user: the synchronous
+ * functions and a plain INSERT into the outbox come through here.
+ */
 const SmsProvider *
 sms_current_provider(void)
 {
-	if (sms_ir_provider < 0 || sms_ir_provider >= sms_nproviders)
-		elog(ERROR, "unknown sms_ir.provider %d", sms_ir_provider);
-	return sms_providers[sms_ir_provider];
+	const SmsAccount *account = sms_account_current();
+
+	if (!sms_account_overridden())
+		sms_account_check_role(account, GetUserId());
+	return sms_account_provider(account);
 }
 
 /*
- * The connection settings of `provider`, secrets resolved (secret.c).  On
- * false, *problem says which secret cannot be used; nothing is raised.
+ * The connection settings of the current account, secrets resolved
+ * (secret.c).  On false, *problem says which secret cannot be used; nothing
+ * is raised.  `provider` is the account's.
  */
 bool
 sms_try_current_config(const SmsProvider *provider, SmsConfig *cfg,
 					   SmsSecretProblem *problem)
 {
-	const char *base = sms_ir_base_url;
+	const SmsAccount *account = sms_account_current();
 
-	if (base == NULL || base[0] == '\0')
-		base = provider->default_base_url;
-	/* strip one trailing slash so paths can start with '/' */
-	if (base[strlen(base) - 1] == '/')
-		base = pnstrdup(base, strlen(base) - 1);
-	cfg->base_url = base;
-	cfg->line_number = sms_ir_line_number ? sms_ir_line_number : "";
-	cfg->token = NULL;
-	return sms_secret_resolve("sms_ir.api_key", sms_ir_api_key, &cfg->api_key, problem) &&
-		sms_secret_resolve("sms_ir.bearer_token", sms_ir_bearer_token, &cfg->bearer_token, problem) &&
-		sms_secret_resolve("sms_ir.secret_key", sms_ir_secret_key, &cfg->secret_key, problem) &&
-		sms_secret_resolve("sms_ir.username", sms_ir_username, &cfg->username, problem) &&
-		sms_secret_resolve("sms_ir.password", sms_ir_password, &cfg->password, problem) &&
-		sms_secret_resolve("sms_ir.domain", sms_ir_domain, &cfg->domain, problem);
+	Assert(provider == sms_account_provider(account));
+	return sms_account_try_config(account, cfg, problem);
 }
 
 /*

@@ -297,6 +297,7 @@ extern bool sms_try_current_config(const SmsProvider *provider, SmsConfig *cfg,
 								   struct SmsSecretProblem *problem);
 extern const char *sms_op_name(SmsOp op);
 extern bool sms_error_is_transient(SmsErrorClass cls);
+extern bool sms_error_is_account_level(SmsErrorClass cls);
 extern bool sms_outcome_unknown(const SmsError *err, bool request_sent, long http_status);
 extern int	sms_error_sqlstate(SmsErrorClass cls);
 extern void sms_set_error(SmsReply *reply, SmsErrorClass cls, int http_status,

@@ -61,6 +61,27 @@ sms_error_is_transient(SmsErrorClass cls)
 	}
 }
 
+/*
+ * Is this a failure of the account or the provider rather than of the
+ * message: could not connect, no reply in time, 5xx, 429 and "try later"
+ * codes, credentials, permissions, credit?  Those fail over to another
+ * account and count for the circuit breaker; a rejection of the message
+ * itself (bad number, unknown template, text not approved) does neither.
+ */
+bool
+sms_error_is_account_level(SmsErrorClass cls)
+{
+	switch (cls)
+	{
+		case SMS_ERR_AUTH:
+		case SMS_ERR_FORBIDDEN:
+		case SMS_ERR_NO_CREDIT:
+			return true;
+		default:
+			return sms_error_is_transient(cls);
+	}
+}
+
 /* One-line description of an error for logs and outbox.last_error. */
 char *
 sms_error_text(const SmsError *err)

@@ -7,6 +7,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 
+#include "breaker.h"
 #include "guc.h"
 #include "secret.h"
 #include "worker.h"
@@ -25,5 +26,6 @@ _PG_init(void)
 		/* inherited by every backend the postmaster forks: secret.c */
 		sms_ir_preloaded = true;
 		sms_worker_init_preload();
+		sms_breaker_init_preload();
 	}
 }

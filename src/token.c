@@ -5,44 +5,66 @@
 
 #include "utils/memutils.h"
 
+#include "account.h"
 #include "token.h"
 
 
-static char *cached_key = NULL;		/* provider, base_url, api_key, secret_key */
-static char *cached_token = NULL;
-static uint64 cached_generation = 0;	/* of cached_token; 0 when none */
-static uint64 last_generation = 0;
+/*
+ * A few tokens at once: the worker sends through every account, and two
+ * accounts with tokens must not refetch each other's on every row.
+ */
+#define TOKEN_CACHE_SLOTS (SMS_MAX_ACCOUNTS + 1)
+
+typedef struct CachedToken
+{
+	char	   *key;			/* provider, base_url and every credential */
+	char	   *token;
+	uint64		generation;		/* 0: slot empty */
+} CachedToken;
+
+static CachedToken cache[TOKEN_CACHE_SLOTS];
+static uint64 last_generation = 0;	/* the last one fetched */
+static uint64 applied_generation = 0;	/* the one sms_token_apply last gave */
+
+static void
+wipe(char *s)
+{
+	if (s != NULL)
+	{
+		/* keys and tokens hold secrets: wipe before freeing */
+		explicit_bzero(s, strlen(s));
+		pfree(s);
+	}
+}
+
+static void
+forget_slot(CachedToken *t)
+{
+	wipe(t->key);
+	wipe(t->token);
+	memset(t, 0, sizeof(*t));
+}
 
 void
 sms_token_forget(void)
 {
-	if (cached_key != NULL)
-	{
-		/* the key holds secrets: wipe before freeing */
-		explicit_bzero(cached_key, strlen(cached_key));
-		pfree(cached_key);
-	}
-	if (cached_token != NULL)
-	{
-		explicit_bzero(cached_token, strlen(cached_token));
-		pfree(cached_token);
-	}
-	cached_key = NULL;
-	cached_token = NULL;
-	cached_generation = 0;
+	for (int i = 0; i < TOKEN_CACHE_SLOTS; i++)
+		forget_slot(&cache[i]);
+	applied_generation = 0;
 }
 
 uint64
 sms_token_generation(void)
 {
-	return cached_generation;
+	return applied_generation;
 }
 
 void
 sms_token_forget_generation(uint64 generation)
 {
-	if (generation != 0 && generation == cached_generation)
-		sms_token_forget();
+	for (int i = 0; i < TOKEN_CACHE_SLOTS && generation != 0; i++)
+		if (cache[i].generation == generation)
+			forget_slot(&cache[i]);
 }
 
 bool
@@ -66,13 +88,14 @@ sms_token_apply(const SmsProvider *provider, SmsConfig *cfg,
 
 	key = psprintf("%s\x01%s\x01%s\x01%s\x01%s\x01%s\x01%s", provider->name, cfg->base_url,
 				   cfg->api_key, cfg->secret_key, cfg->username, cfg->password, cfg->domain);
-	if (cached_key != NULL && strcmp(cached_key, key) == 0)
-	{
-		explicit_bzero(key, strlen(key));
-		cfg->token = cached_token;
-		return true;
-	}
-	sms_token_forget();
+	for (int i = 0; i < TOKEN_CACHE_SLOTS; i++)
+		if (cache[i].key != NULL && strcmp(cache[i].key, key) == 0)
+		{
+			explicit_bzero(key, strlen(key));
+			cfg->token = cache[i].token;
+			applied_generation = cache[i].generation;
+			return true;
+		}
 
 	memset(&req, 0, sizeof(req));
 	memset(&call, 0, sizeof(call));
@@ -110,10 +133,20 @@ sms_token_apply(const SmsProvider *provider, SmsConfig *cfg,
 		return false;
 	}
 
-	cached_key = MemoryContextStrdup(TopMemoryContext, key);
-	cached_token = MemoryContextStrdup(TopMemoryContext, reply.token);
-	cached_generation = ++last_generation;
-	explicit_bzero(key, strlen(key));
-	cfg->token = cached_token;
+	{
+		/* an empty slot, else the oldest */
+		CachedToken *slot = &cache[0];
+
+		for (int i = 0; i < TOKEN_CACHE_SLOTS; i++)
+			if (cache[i].generation < slot->generation)
+				slot = &cache[i];
+		forget_slot(slot);
+		slot->key = MemoryContextStrdup(TopMemoryContext, key);
+		slot->token = MemoryContextStrdup(TopMemoryContext, reply.token);
+		slot->generation = ++last_generation;
+		applied_generation = slot->generation;
+		explicit_bzero(key, strlen(key));
+		cfg->token = slot->token;
+	}
 	return true;
 }

@@ -3,8 +3,9 @@
  * build_token_request / parse_token_reply hooks, when uses_token says the
  * settings ask for one).
  *
- * One token is cached per process in TopMemoryContext, keyed by provider,
- * base URL and every credential, so a settings change fetches a new one.  Both the
+ * Tokens are cached per process in TopMemoryContext (one per account at
+ * most), keyed by provider, base URL and every credential, so a settings
+ * change fetches a new one.  Both the
  * synchronous functions (functions.c) and the outbox worker (worker_*.c) use
  * these; providers without the hooks are untouched.
  */
@@ -24,7 +25,7 @@
 extern bool sms_token_apply(const SmsProvider *provider, SmsConfig *cfg,
 							const HttpRunOptions *opts, SmsError *err);
 
-/* Drop the cached token (after the provider refused it). */
+/* Drop every cached token (after a provider refused one). */
 extern void sms_token_forget(void);
 
 /*

@@ -1,5 +1,5 @@
 /*
- * worker_config.c -- per-provider connection settings for the outbox
+ * worker_config.c -- per-account connection settings for the outbox
  * worker, resolved once per set (worker_internal.h).
  */
 #include "postgres.h"
@@ -8,14 +8,14 @@
 
 #include "worker_internal.h"
 
-/* more than the providers there are: one set holds each at most once */
-#define WORKER_CONFIG_SLOTS 8
+/* every account there can be: one set holds each at most once */
+#define WORKER_CONFIG_SLOTS (SMS_MAX_ACCOUNTS + 1)
 
 struct WorkerConfigs
 {
 	MemoryContext cxt;
 	int			n;
-	ProviderSettings slot[WORKER_CONFIG_SLOTS];
+	AccountSettings slot[WORKER_CONFIG_SLOTS];
 };
 
 WorkerConfigs *
@@ -36,22 +36,24 @@ worker_configs_free(WorkerConfigs *configs)
 		MemoryContextDelete(configs->cxt);
 }
 
-ProviderSettings *
-worker_configs_get(WorkerConfigs *configs, const SmsProvider *provider)
+AccountSettings *
+worker_configs_get(WorkerConfigs *configs, const SmsAccount *account)
 {
-	ProviderSettings *c;
+	AccountSettings *c;
+	const SmsProvider *provider = sms_account_provider(account);
 	MemoryContext old;
 
 	for (int i = 0; i < configs->n; i++)
-		if (configs->slot[i].provider == provider)
+		if (configs->slot[i].account == account)
 			return &configs->slot[i];
 	if (configs->n == WORKER_CONFIG_SLOTS)
-		elog(ERROR, "more than %d providers in one set of settings", WORKER_CONFIG_SLOTS);
+		elog(ERROR, "more than %d accounts in one set of settings", WORKER_CONFIG_SLOTS);
 
 	old = MemoryContextSwitchTo(configs->cxt);
 	c = &configs->slot[configs->n++];
+	c->account = account;
 	c->provider = provider;
-	c->usable = sms_try_current_config(provider, &c->cfg, &c->problem);
+	c->usable = sms_account_try_config(account, &c->cfg, &c->problem);
 	if (c->usable)
 	{
 		SmsConfigProblem cp = {0};
@@ -70,8 +72,8 @@ worker_configs_get(WorkerConfigs *configs, const SmsProvider *provider)
 	if (!c->usable)
 		ereport(LOG,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-				 errmsg("sms_ir worker cannot use the settings of provider %s: %s",
-						provider->name, c->problem.message),
+				 errmsg("sms_ir worker cannot use the settings of account %s (provider %s): %s",
+						account->name, provider->name, c->problem.message),
 				 c->problem.detail ? errdetail("%s", c->problem.detail) : 0,
 				 c->problem.hint ? errhint("%s", c->problem.hint) : 0));
 	MemoryContextSwitchTo(old);

@@ -31,7 +31,8 @@
 typedef struct TrackedRow
 {
 	int64		id;
-	const SmsProvider *provider;
+	const SmsAccount *account;	/* the one that sent it */
+	const SmsProvider *provider;	/* the account's */
 	bool		uses_token;
 	bool		by_pack;		/* one report for the whole pack */
 	const char *status;			/* combined delivery status, NULL if none yet */
@@ -73,7 +74,7 @@ static void
 plan_row(TrackedRow *row, int r, const char *kind, Jsonb *result, WorkerConfigs *configs,
 		 const HttpRunOptions *token_opts, HttpCall *calls, int *call_row, int *ncalls, int max)
 {
-	ProviderSettings *ps = worker_configs_get(configs, row->provider);
+	AccountSettings *ps = worker_configs_get(configs, row->account);
 	SmsConfig	cfg = ps->cfg;
 	SmsArgs		pack = {0};
 	JsonbValue	v;
@@ -164,13 +165,14 @@ worker_track_delivery(void)
 		HeapTuple	tup = SPI_tuptable->vals[i];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
-		char	   *provider = TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull));
+		char	   *account = TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull));
 
 		rows[i].id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-		rows[i].provider = sms_provider_by_name(provider);
-		/* a provider whose secret cannot be used is skipped (logged once) */
-		if (rows[i].provider == NULL || !worker_configs_get(configs, rows[i].provider)->usable)
+		rows[i].account = sms_account_by_name(account);
+		/* an account gone, or whose secret cannot be used, is skipped (logged once) */
+		if (rows[i].account == NULL || !worker_configs_get(configs, rows[i].account)->usable)
 			continue;
+		rows[i].provider = sms_account_provider(rows[i].account);
 		plan_row(&rows[i], i, TextDatumGetCString(SPI_getbinval(tup, desc, 3, &isnull)),
 				 DatumGetJsonbPCopy(SPI_getbinval(tup, desc, 4, &isnull)),
 				 configs, &opts, calls, call_row, &ncalls, max_calls);

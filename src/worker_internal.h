@@ -11,6 +11,7 @@
 
 #include "datatype/timestamp.h"
 
+#include "account.h"
 #include "http.h"
 #include "provider.h"
 #include "secret.h"
@@ -26,27 +27,28 @@ extern void worker_http_options(HttpRunOptions *opts);
 
 /*
  * worker_config.c: connection settings, resolved once per set for each
- * provider: a file secret costs a stat() per resolution, and a secret that
+ * account: a file secret costs a stat() per resolution, and a secret that
  * cannot be used is logged once per set, not once per row.  A session token
  * that cannot be fetched is tried once per set too.
  */
-typedef struct ProviderSettings
+typedef struct AccountSettings
 {
-	const SmsProvider *provider;
+	const SmsAccount *account;
+	const SmsProvider *provider;	/* the account's */
 	bool		usable;
 	SmsConfig	cfg;
 	SmsSecretProblem problem;
 	bool		token_failed;	/* the session token could not be fetched */
 	SmsError	token_error;	/* ... and why */
-} ProviderSettings;
+} AccountSettings;
 
 typedef struct WorkerConfigs WorkerConfigs;
 
 /* A new, empty set in its own memory context under `parent`. */
 extern WorkerConfigs *worker_configs_create(MemoryContext parent);
 extern void worker_configs_free(WorkerConfigs *configs);
-/* The settings of `provider` in this set (resolved and logged on first use). */
-extern ProviderSettings *worker_configs_get(WorkerConfigs *configs, const SmsProvider *provider);
+/* The settings of `account` in this set (resolved and logged on first use). */
+extern AccountSettings *worker_configs_get(WorkerConfigs *configs, const SmsAccount *account);
 
 /*
  * worker_pipeline.c: claim -> send -> judge -> record, slots refilled as

@@ -41,10 +41,13 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "account.h"
+#include "breaker.h"
 #include "guc.h"
 #include "mobile.h"
 #include "outbox_store.h"
 #include "payload.h"
+#include "template.h"
 #include "token.h"
 #include "worker.h"
 #include "worker_internal.h"
@@ -69,7 +72,19 @@ typedef struct OutboxRow
 	MemoryContext cxt;			/* everything of this row */
 	int64		id;
 	int			attempts;
-	const SmsProvider *provider;
+	int			priority;		/* its lane */
+	bool		expires;		/* expires_at is set */
+	TimestampTz expires_at;		/* no request starts after it */
+	char	   *kind;
+	Jsonb	   *payload;
+	SmsLogicalTemplate *tmpl;	/* its logical template, or NULL */
+	const SmsAccount *own;		/* the account it was queued with */
+	const SmsAccount *account;	/* the account sending it now */
+	uint32		tried;			/* accounts passed in its chain (SMS_ACCOUNT_BIT) */
+	uint32		failed_on;		/* ... of which those that failed it */
+	char	   *first_error;	/* the first account's error, after a failover */
+	bool		failover;		/* judged: send again at once through `account` */
+	const SmsProvider *provider;	/* account's, as built */
 	SmsArgs		args;
 	SmsRequest	req;
 	HttpCall	call;
@@ -93,8 +108,8 @@ static int	nwaiting = 0;
 static int	nin_flight = 0;
 static int	nfinished = 0;
 
-/* where the next claim starts, and when one last started from the first row */
-static OutboxCursor cursor = {false, 0, 0};
+/* where the next claim starts in each lane, and when one last started from the first rows */
+static OutboxCursor cursors[OUTBOX_LANES];
 static TimestampTz last_rescan = 0;
 
 /* no due row was left at the last claim: claim again after this (0: at once) */
@@ -232,12 +247,31 @@ next_tehran_day(void)
 
 /* outbox.result of a successful send */
 static char *
-result_json(const SmsReply *reply)
+result_json(const OutboxRow *row, const SmsReply *reply)
 {
 	StringInfoData buf;
 
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '{');
+	/* who sent it, and every account tried before */
+	appendStringInfoString(&buf, "\"account\":");
+	escape_json(&buf, row->account->name);
+	appendStringInfoChar(&buf, ',');
+	if (row->failed_on != 0)
+	{
+		bool		first = true;
+
+		appendStringInfoString(&buf, "\"failed_over_from\":[");
+		for (int i = 0; i < sms_naccounts; i++)
+			if (row->failed_on & SMS_ACCOUNT_BIT(sms_accounts[i]))
+			{
+				if (!first)
+					appendStringInfoChar(&buf, ',');
+				escape_json(&buf, sms_accounts[i]->name);
+				first = false;
+			}
+		appendStringInfoString(&buf, "],");
+	}
 	if (reply->pack_id)
 	{
 		appendStringInfoString(&buf, "\"pack_id\":");
@@ -276,6 +310,84 @@ judge_without_request(OutboxRow *row, OutboxStatus status, char *last_error)
 	row->next_at = GetCurrentTimestamp();
 }
 
+/*
+ * Can `account` send this row for its own account?  A numeric template id
+ * (verify, or a template without a logical one) means something only to
+ * the provider it was queued for: such rows fail over only to accounts of
+ * the same provider.  Everything else is checked when the row is built.
+ */
+static bool
+can_send_through(const OutboxRow *row, const SmsAccount *account)
+{
+	SmsOp		op = sms_kind_op(row->kind);
+
+	if ((op == SMS_OP_VERIFY || (op == SMS_OP_TEMPLATE && row->tmpl == NULL)) &&
+		sms_account_provider(account) != sms_account_provider(row->own))
+		return false;
+	return true;
+}
+
+/* The next account of the row's failover chain that can send it, or NULL. */
+static const SmsAccount *
+next_account(OutboxRow *row)
+{
+	const SmsAccount *a = row->account;
+
+	row->tried |= SMS_ACCOUNT_BIT(row->account);
+	for (int i = 0; i < sms_naccounts; i++)
+	{
+		a = sms_account_next(a, row->tried);
+		if (a == NULL || can_send_through(row, a))
+			return a;
+		row->tried |= SMS_ACCOUNT_BIT(a);
+	}
+	return NULL;
+}
+
+/*
+ * Send the row again at once through the next account of its chain, if
+ * there is one: remembers the first account's error (last_error keeps it).
+ */
+static bool
+fail_over(OutboxRow *row, const char *error)
+{
+	const SmsAccount *from = row->account;
+	const SmsAccount *next = next_account(row);
+
+	if (next == NULL)
+	{
+		row->tried &= ~SMS_ACCOUNT_BIT(from);
+		return false;
+	}
+	if (row->first_error == NULL)
+		row->first_error = sms_text_clip(psprintf("account %s: %s", from->name, error),
+										 OUTBOX_ERROR_MAX_BYTES);
+	ereport(DEBUG1,
+			(errmsg("sms_ir outbox row " INT64_FORMAT " fails over from account %s to %s: %s",
+					row->id, from->name, next->name, error)));
+	row->failed_on |= SMS_ACCOUNT_BIT(from);
+	row->account = next;
+	row->built = false;
+	row->failover = true;
+	memset(&row->req, 0, sizeof(row->req));
+	memset(&row->call, 0, sizeof(row->call));
+	return true;
+}
+
+/* Has the row's validity run out (no request may start now)? */
+static bool
+row_expired(const OutboxRow *row, TimestampTz at)
+{
+	return row->expires && at >= row->expires_at;
+}
+
+static char *
+expired_text(const OutboxRow *row, const char *why)
+{
+	return psprintf("expired at %s before it could be sent%s%s",
+					timestamptz_to_str(row->expires_at), why ? ": " : "", why ? why : "");
+}
+
 /* Decide what a finished (or abandoned) request means for its row. */
 static void
 judge(OutboxRow *row, const SmsError *token_error)
@@ -283,8 +395,11 @@ judge(OutboxRow *row, const SmsError *token_error)
 	SmsReply	reply;
 	SmsErrorClass cls;
 	bool		outcome_unknown;
+	bool		account_level;
+	char	   *error;
 	MemoryContext old = MemoryContextSwitchTo(row->cxt);
 
+	row->failover = false;
 	if (token_error == NULL && !row->call.done)
 	{
 		/* stopped by shutdown: unsent rows go back, sent ones stay in flight */
@@ -305,13 +420,17 @@ judge(OutboxRow *row, const SmsError *token_error)
 
 	if (cls == SMS_OK)
 	{
+		sms_breaker_report(row->account, false, NULL);
+		sms_account_count(row->account, 1, 0);
 		row->status = OUTBOX_SENT;
-		row->result = result_json(&reply);
+		row->result = result_json(row, &reply);
+		row->last_error = row->first_error;
 		MemoryContextSwitchTo(old);
 		return;
 	}
 
-	row->last_error = sms_text_clip(sms_error_text(&reply.err), OUTBOX_ERROR_MAX_BYTES);
+	error = sms_error_text(&reply.err);
+	row->last_error = sms_text_clip(error, OUTBOX_ERROR_MAX_BYTES);
 
 	/*
 	 * The provider refused its session token (expired or revoked): forget it
@@ -335,9 +454,18 @@ judge(OutboxRow *row, const SmsError *token_error)
 	 */
 	outcome_unknown = token_error == NULL &&
 		sms_outcome_unknown(&reply.err, row->call.request_sent, row->call.status);
+	account_level = sms_error_is_account_level(cls);
+	sms_breaker_report(row->account, account_level, error);
 
 	if (outcome_unknown && sms_ir_delivery_guarantee == SMS_AT_MOST_ONCE)
 		row->status = OUTBOX_UNKNOWN;
+	else if (account_level && fail_over(row, error))
+	{
+		/* at once, through the next account (an at_least_once duplicate is possible) */
+		row->status = OUTBOX_QUEUED;
+		MemoryContextSwitchTo(old);
+		return;
+	}
 	else if ((sms_error_is_transient(cls) || outcome_unknown) &&
 			 row->attempts < sms_ir_max_attempts)
 	{
@@ -345,10 +473,23 @@ judge(OutboxRow *row, const SmsError *token_error)
 		row->next_at = retry_time(row->attempts, reply.err.retry_after);
 		if (reply.err.retry_next_day)
 			row->next_at = Max(row->next_at, next_tehran_day());
+		if (row_expired(row, row->next_at))
+		{
+			/* its next attempt would come too late: it ends now */
+			row->status = OUTBOX_EXPIRED;
+			row->last_error = sms_text_clip(expired_text(row, error), OUTBOX_ERROR_MAX_BYTES);
+		}
 	}
 	else
 		row->status = OUTBOX_FAILED;
 
+	if (row->first_error != NULL && row->status != OUTBOX_QUEUED)
+		row->last_error = sms_text_clip(psprintf("%s; then account %s: %s", row->first_error,
+												 row->account->name, row->last_error),
+										OUTBOX_ERROR_MAX_BYTES);
+	if (row->status == OUTBOX_FAILED || row->status == OUTBOX_UNKNOWN ||
+		row->status == OUTBOX_EXPIRED)
+		sms_account_count(row->account, 0, 1);
 	if (row->status != OUTBOX_QUEUED)
 		ereport(LOG,
 				(errmsg("sms_ir outbox row " INT64_FORMAT " to %s is %s after %d attempt(s): %s",
@@ -394,28 +535,71 @@ claim_wanted(void)
 	return Min(capacity - held, sms_ir_batch_size);
 }
 
-/* A claimed tuple becomes a waiting row (or a finished one it cannot be sent). */
+/* Put a claimed row into the local queue behind every row of its lane or a higher one. */
+static void
+queue_waiting(OutboxRow *row)
+{
+	dlist_iter	it;
+
+	nwaiting++;
+	dlist_reverse_foreach(it, &waiting)
+	{
+		OutboxRow  *w = dlist_container(OutboxRow, node, it.cur);
+
+		if (w->priority >= row->priority)
+		{
+			dlist_insert_after(&w->node, &row->node);
+			return;
+		}
+	}
+	dlist_push_head(&waiting, &row->node);
+}
+
+/* A claimed tuple becomes a waiting row (or a finished one if it cannot be sent). */
 static void
 take_claimed_row(HeapTuple tup, TupleDesc desc)
 {
 	OutboxRow  *row = row_create();
 	MemoryContext old = MemoryContextSwitchTo(row->cxt);
 	bool		isnull;
-	char	   *provider;
-	char	   *kind;
-	Jsonb	   *payload;
+	char	   *account;
 	TimestampTz due;
+	Datum		d;
+	OutboxCursor *cursor;
 
 	row->id = DatumGetInt64(SPI_getbinval(tup, desc, OUTBOX_CLAIM_COL_ID, &isnull));
 	row->attempts = DatumGetInt32(SPI_getbinval(tup, desc, OUTBOX_CLAIM_COL_ATTEMPTS, &isnull));
 	due = DatumGetTimestampTz(SPI_getbinval(tup, desc, OUTBOX_CLAIM_COL_DUE, &isnull));
-	if (!cursor.valid || due > cursor.next_attempt_at ||
-		(due == cursor.next_attempt_at && row->id > cursor.id))
+	row->priority = DatumGetInt16(SPI_getbinval(tup, desc, OUTBOX_CLAIM_COL_PRIORITY, &isnull));
+	row->priority = Max(0, Min(row->priority, OUTBOX_LANE_MAX));
+	cursor = &cursors[row->priority];
+	if (!cursor->valid || due > cursor->next_attempt_at ||
+		(due == cursor->next_attempt_at && row->id > cursor->id))
 	{
-		cursor.valid = true;
-		cursor.next_attempt_at = due;
-		cursor.id = row->id;
+		cursor->valid = true;
+		cursor->next_attempt_at = due;
+		cursor->id = row->id;
 	}
+	d = SPI_getbinval(tup, desc, OUTBOX_CLAIM_COL_EXPIRES_AT, &isnull);
+	row->expires = !isnull;
+	row->expires_at = isnull ? 0 : DatumGetTimestampTz(d);
+	row->kind = TextDatumGetCString(SPI_getbinval(tup, desc, OUTBOX_CLAIM_COL_KIND, &isnull));
+	row->payload = DatumGetJsonbPCopy(SPI_getbinval(tup, desc, OUTBOX_CLAIM_COL_PAYLOAD, &isnull));
+	d = SPI_getbinval(tup, desc, OUTBOX_CLAIM_COL_LOGICAL, &isnull);
+	if (!isnull)
+	{
+		JsonbValue	v;
+
+		row->tmpl = palloc0(sizeof(SmsLogicalTemplate));
+		if (getKeyJsonValueFromContainer(&row->payload->root, "template_id",
+										 strlen("template_id"), &v) && v.type == jbvString)
+			sms_template_from_jsonb(pnstrdup(v.val.string.val, v.val.string.len),
+									DatumGetJsonbPCopy(d), row->tmpl);
+		else
+			row->tmpl = NULL;
+	}
+	account = TextDatumGetCString(SPI_getbinval(tup, desc, OUTBOX_CLAIM_COL_ACCOUNT, &isnull));
+	row->own = row->account = sms_account_by_name(account);
 
 	if (row->attempts > sms_ir_max_attempts)
 	{
@@ -427,70 +611,47 @@ take_claimed_row(HeapTuple tup, TupleDesc desc)
 		push_finished(row);
 		return;
 	}
-
-	provider = TextDatumGetCString(SPI_getbinval(tup, desc, OUTBOX_CLAIM_COL_PROVIDER, &isnull));
-	kind = TextDatumGetCString(SPI_getbinval(tup, desc, OUTBOX_CLAIM_COL_KIND, &isnull));
-	payload = DatumGetJsonbPCopy(SPI_getbinval(tup, desc, OUTBOX_CLAIM_COL_PAYLOAD, &isnull));
-	row->provider = sms_provider_by_name(provider);
-	if (row->provider == NULL)
+	if (row->own == NULL)
 	{
 		judge_without_request(row, OUTBOX_FAILED,
-							  psprintf("provider \"%s\" is not available in this version of sms_ir",
-									   provider));
+							  psprintf("account \"%s\" is not declared in sms_ir.accounts", account));
 		MemoryContextSwitchTo(old);
 		push_finished(row);
 		return;
 	}
-
-	/* payloads were validated at insert; settings may have changed since */
-	PG_TRY();
-	{
-		sms_payload_to_args(row->provider, kind, payload, &row->args);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(row->cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		judge_without_request(row, OUTBOX_FAILED,
-							  psprintf("invalid payload: %s", edata->message));
-		MemoryContextSwitchTo(old);
-		push_finished(row);
-		return;
-	}
-	PG_END_TRY();
 	MemoryContextSwitchTo(old);
-	dlist_push_tail(&waiting, &row->node);
-	nwaiting++;
+	queue_waiting(row);
 }
 
 /*
- * Claim up to `want` rows into the local queue; in the store transaction.
- * From the cursor first; from the first due row when that comes up short
- * and a rescan is allowed.  Returns how many were claimed.
+ * Claim up to `want` rows of lanes lowest_lane and up into the local queue;
+ * in the store transaction.  From the lanes' cursors first; from their
+ * first due rows when that comes up short and a rescan is allowed.
+ * Returns how many were claimed.
  */
 static int
-claim_rows(int want, bool rescan_allowed)
+claim_rows(int want, bool rescan_allowed, int lowest_lane)
 {
 	int			got = 0;
+	bool		from_cursors = false;
 
+	for (int lane = lowest_lane; lane <= OUTBOX_LANE_MAX; lane++)
+		from_cursors |= cursors[lane].valid;
 	for (int pass = 0; pass < 2 && got < want; pass++)
 	{
-		OutboxCursor from = cursor;
 		int			n;
 
 		if (pass == 1)
 		{
-			if (!rescan_allowed || !cursor.valid)
+			if (!rescan_allowed || !from_cursors)
 				break;
-			from.valid = false;
+			for (int lane = lowest_lane; lane <= OUTBOX_LANE_MAX; lane++)
+				cursors[lane].valid = false;
 			last_rescan = GetCurrentTimestamp();
 		}
-		else if (!cursor.valid)
+		else if (!from_cursors)
 			last_rescan = GetCurrentTimestamp();
-		n = outbox_store_claim(want - got, &from);
+		n = outbox_store_claim(want - got, cursors, lowest_lane);
 		for (int i = 0; i < n; i++)
 			take_claimed_row(SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
 		got += n;
@@ -650,7 +811,7 @@ account_recorded(OutboxRow **rows, int n)
  * *complete is false when a row could not be recorded at all.
  */
 static bool
-store_cycle(int want, bool rescan_allowed, bool *complete)
+store_cycle(int want, bool rescan_allowed, int lowest_lane, bool *complete)
 {
 	OutboxRow **rows = NULL;
 	int			n = 0;
@@ -682,10 +843,11 @@ store_cycle(int want, bool rescan_allowed, bool *complete)
 		left_sending = true;
 	if (want > 0)
 	{
-		int			got = claim_rows(want, rescan_allowed);
+		int			got = claim_rows(want, rescan_allowed, lowest_lane);
 
-		exhausted_until = 0;
-		if (got < want)
+		if (lowest_lane == 0)
+			exhausted_until = 0;
+		if (got < want && lowest_lane == 0)
 			exhausted_until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 														  Min(sms_ir_poll_interval_ms,
 															  CLAIM_RESCAN_MS));
@@ -717,26 +879,118 @@ store_cycle(int want, bool rescan_allowed, bool *complete)
 /* ---- sending ---------------------------------------------------------- */
 
 /*
- * Make a waiting row ready to start: its provider's settings and session
- * token, then its request.  False if the row ended without a request (it
- * is judged then).
+ * Which account sends the row now: its current one, unless that account's
+ * circuit breaker is open -- then the next of its chain that can send it.
+ * False when none may now: the row waits for the breaker (queued again,
+ * its attempt given back, at *retry_at).
+ */
+static bool
+pick_account(OutboxRow *row, TimestampTz *retry_at)
+{
+	for (int i = 0; i <= sms_naccounts; i++)
+	{
+		TimestampTz until;
+		const SmsAccount *next;
+
+		if (sms_breaker_check(row->account, &until) != BREAKER_BLOCKED)
+			return true;
+		*retry_at = i == 0 ? until : Min(*retry_at, until);
+		next = next_account(row);
+		if (next == NULL)
+			break;
+		row->account = next;
+	}
+	return false;
+}
+
+/*
+ * The row's request arguments for its current account.  False (the row
+ * judged, or set to fail over) when that account cannot send it.
+ */
+static bool
+route_row(OutboxRow *row)
+{
+	MemoryContext old = MemoryContextSwitchTo(row->cxt);
+	volatile bool routed = false;
+
+	/* payloads were validated at insert; settings may have changed since */
+	row->provider = sms_account_provider(row->account);
+	PG_TRY();
+	{
+		sms_payload_route(row->account, row->account == row->own, row->kind, row->payload,
+						  row->tmpl, &row->args);
+		routed = true;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(row->cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		if (row->account == row->own || !fail_over(row, edata->message))
+			judge_without_request(row, OUTBOX_FAILED,
+								  psprintf("invalid payload for account %s: %s",
+										   row->account->name, edata->message));
+		else
+			row->status = OUTBOX_QUEUED;	/* this account cannot send it: the next */
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(old);
+	return routed;
+}
+
+/*
+ * Make a waiting row ready to start: its account (breaker, failover), its
+ * request for that account's provider (a logical template routed), the
+ * account's settings and session token.  False if the row ended without a
+ * request, or fails over again (it is judged then).
  */
 static bool
 build_row(OutboxRow *row, const HttpRunOptions *opts)
 {
-	ProviderSettings *ps;
+	AccountSettings *ps;
 	SmsConfig	cfg;
 	MemoryContext old;
+	TimestampTz retry_at = 0;
 
 	if (row->built)
 		return true;
-	ps = worker_configs_get(current_settings(), row->provider);
+	if (row_expired(row, GetCurrentTimestamp()))
+	{
+		judge_without_request(row, OUTBOX_EXPIRED,
+							  expired_text(row, row->first_error));
+		sms_account_count(row->account, 0, 1);
+		return false;
+	}
+	if (!pick_account(row, &retry_at))
+	{
+		/* every account that could send it is held by its breaker */
+		judge_without_request(row, OUTBOX_QUEUED,
+							  psprintf("account %s is not used for now: its circuit breaker is open",
+									   row->account->name));
+		row->next_at = Max(retry_at, GetCurrentTimestamp());
+		if (row_expired(row, row->next_at))
+		{
+			row->status = OUTBOX_EXPIRED;
+			row->last_error = sms_text_clip(expired_text(row, row->last_error),
+											OUTBOX_ERROR_MAX_BYTES);
+		}
+		return false;
+	}
+
+	if (!route_row(row))
+		return false;
+
+	ps = worker_configs_get(current_settings(), row->account);
 	if (!ps->usable)
 	{
 		/* a secret that cannot be used: nothing is sent, as with a bad key */
-		judge_without_request(row, OUTBOX_FAILED,
-							  psprintf("%s: %s", ps->problem.message,
-									   ps->problem.detail ? ps->problem.detail : ""));
+		char	   *why = psprintf("%s: %s", ps->problem.message,
+								   ps->problem.detail ? ps->problem.detail : "");
+
+		if (!fail_over(row, why))
+			judge_without_request(row, OUTBOX_FAILED, why);
 		return false;
 	}
 	cfg = ps->cfg;
@@ -761,10 +1015,24 @@ build_row(OutboxRow *row, const HttpRunOptions *opts)
 	return true;
 }
 
+/* A row judged or built to fail over goes back to the head of the local queue. */
+static void
+push_judged(OutboxRow *row)
+{
+	if (row->failover)
+	{
+		row->failover = false;
+		dlist_push_head(&waiting, &row->node);
+		nwaiting++;
+	}
+	else
+		push_finished(row);
+}
+
 /*
  * Start waiting rows while slots are free and rate_limit allows; *rate_wait_ms
  * is how long until the rate limit allows the next one (0 if it was not the
- * limit).
+ * limit).  Each row is built at most once per account of its chain.
  */
 static void
 start_waiting(const HttpRunOptions *opts, long *rate_wait_ms)
@@ -778,7 +1046,7 @@ start_waiting(const HttpRunOptions *opts, long *rate_wait_ms)
 		nwaiting--;
 		if (!build_row(row, opts))
 		{
-			push_finished(row);
+			push_judged(row);
 			continue;
 		}
 		if (!http_rate_take(opts->rate_limit, rate_wait_ms))
@@ -818,7 +1086,7 @@ collect_finished(long wait_ms)
 		dlist_delete(&row->node);
 		nin_flight--;
 		judge(row, NULL);
-		push_finished(row);
+		push_judged(row);
 	}
 }
 
@@ -855,7 +1123,21 @@ stop_pipeline(void)
 	}
 	publish_in_flight();
 	if (nfinished > 0)
-		(void) store_cycle(0, false, &complete);
+		(void) store_cycle(0, false, 0, &complete);
+}
+
+/* The lowest lane of a row in the local queue (OUTBOX_LANE_MAX if none). */
+static int
+lowest_waiting_lane(void)
+{
+	int			lowest = OUTBOX_LANE_MAX;
+	dlist_iter	it;
+
+	if (nwaiting == 0)
+		return OUTBOX_LANE_MAX;
+	dlist_foreach(it, &waiting)
+		lowest = Min(lowest, dlist_container(OutboxRow, node, it.cur)->priority);
+	return lowest;
 }
 
 /* Shutdown, postmaster death, or a DROP DATABASE waiting for us? */
@@ -901,6 +1183,8 @@ worker_pipeline_run(TimestampTz yield_at)
 		long		rate_wait_ms;
 		long		wait_ms;
 		int			want;
+		int			lowest_lane = 0;
+		bool		woken = false;
 
 		if (should_stop(now, &drop_checked_at))
 		{
@@ -913,6 +1197,7 @@ worker_pipeline_run(TimestampTz yield_at)
 		{
 			ResetLatch(MyLatch);
 			exhausted_until = 0;
+			woken = true;
 		}
 
 		collect_finished(0);
@@ -922,12 +1207,27 @@ worker_pipeline_run(TimestampTz yield_at)
 		claimable = sms_ir_worker_enabled && want > 0 &&
 			(exhausted_until == 0 || now >= exhausted_until) &&
 			!ConfigReloadPending && now < yield_at;
+		if (!claimable && want == 0 && woken && sms_ir_worker_enabled && !ConfigReloadPending)
+		{
+			/*
+			 * The local queue is full, and a commit queued something: rows
+			 * of a higher lane than every waiting one (an OTP behind a bulk
+			 * backlog) are claimed now, ahead of the queue, instead of
+			 * waiting for it to run low.  At most max_concurrency more.
+			 */
+			lowest_lane = lowest_waiting_lane() + 1;
+			if (lowest_lane <= OUTBOX_LANE_MAX)
+			{
+				want = Max(sms_ir_max_concurrency, 1);
+				claimable = true;
+			}
+		}
 		if (nfinished > 0 || claimable)
 		{
 			bool		rescan = first_claim ||
 				TimestampDifferenceExceeds(last_rescan, now, CLAIM_RESCAN_MS);
 
-			if (!store_cycle(claimable ? want : 0, rescan, &complete))
+			if (!store_cycle(claimable ? want : 0, rescan, lowest_lane, &complete))
 				return PIPELINE_NO_OUTBOX;
 			if (claimable)
 				first_claim = false;
@@ -975,7 +1275,7 @@ worker_pipeline_record_pending(void)
 {
 	bool		complete = true;
 
-	if (nfinished > 0 && !store_cycle(0, false, &complete))
+	if (nfinished > 0 && !store_cycle(0, false, 0, &complete))
 		return true;
 	return complete;
 }
@@ -989,7 +1289,8 @@ worker_pipeline_reset_after_error(void)
 	drop_rows(&waiting, &nwaiting);
 	worker_pipeline_forget_settings();
 	exhausted_until = 0;
-	cursor.valid = false;
+	for (int lane = 0; lane < OUTBOX_LANES; lane++)
+		cursors[lane].valid = false;
 	if (sms_worker_shared != NULL)
 		publish_in_flight();
 }

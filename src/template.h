@@ -1,0 +1,44 @@
+/*
+ * template.h -- logical templates (table sms_ir.template): one name, a text
+ * body with {param} placeholders, and each account's provider template id.
+ * A template send names one; on each account it becomes that provider's
+ * template send when the account has an id, else the body rendered as a
+ * plain text send from the account's line (template.c).
+ */
+#ifndef SMS_IR_TEMPLATE_H
+#define SMS_IR_TEMPLATE_H
+
+#include "postgres.h"
+
+#include "utils/jsonb.h"
+
+#include "account.h"
+#include "provider.h"
+
+typedef struct SmsLogicalTemplate
+{
+	char	   *name;
+	char	   *body;
+	Jsonb	   *ids;			/* {"account": provider template id, ...} */
+} SmsLogicalTemplate;
+
+/*
+ * The row of sms_ir.template named `name`, read as the table's owner; false
+ * when there is none (or no such table).
+ */
+extern bool sms_template_lookup(const char *name, SmsLogicalTemplate *tmpl);
+
+/* The same from {"body": ..., "ids": ...} (what the worker's claim returns). */
+extern void sms_template_from_jsonb(const char *name, Jsonb *j, SmsLogicalTemplate *tmpl);
+
+/*
+ * The template send `in` (recipient, parameters; template_id = the logical
+ * name) as `account` sends it: ids[account] as its provider's template, or
+ * the body rendered as a one-mobile BULK send from the account's line.
+ * Raises 22023 when the body needs a parameter `in` lacks, or a sender is
+ * given.
+ */
+extern void sms_template_route(const SmsLogicalTemplate *tmpl, const SmsAccount *account,
+							   const SmsArgs *in, SmsArgs *out);
+
+#endif
