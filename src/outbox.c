@@ -360,7 +360,11 @@ sms_outbox_before_insert(PG_FUNCTION_ARGS)
 		for (int c = 0; c < FORCED_COLUMNS; c++)
 		{
 			attnums[c] = SPI_fnumber(desc, forced_column_names[c]);
-			if (attnums[c] <= 0)
+			/* 0.2's table (before ALTER EXTENSION UPDATE) lacks these */
+			if (attnums[c] <= 0 && (c == FORCED_PRIORITY || c == FORCED_EXPIRES_AT ||
+									c == FORCED_ACCOUNT))
+				attnums[c] = InvalidAttrNumber;
+			else if (attnums[c] <= 0)
 				elog(ERROR, "sms_ir.outbox has no column \"%s\"", forced_column_names[c]);
 		}
 		attnums_kind = SPI_fnumber(desc, "kind");
@@ -403,11 +407,16 @@ sms_outbox_before_insert(PG_FUNCTION_ARGS)
 	check_send_after(DatumGetTimestampTz(send_after));
 
 	/* a caller may choose the lane (checked) and the expiry */
-	d = SPI_getbinval(tuple, desc, attnums[FORCED_PRIORITY], &isnull);
-	cols[ncols] = attnums[FORCED_PRIORITY];
-	values[ncols++] = Int16GetDatum(isnull ? (kind_is_otp(op) ? PRIORITY_OTP : PRIORITY_BULK) :
-									checked_priority(DatumGetInt16(d)));
-	(void) SPI_getbinval(tuple, desc, attnums[FORCED_EXPIRES_AT], &isnull);
+	if (attnums[FORCED_PRIORITY] != InvalidAttrNumber)
+	{
+		d = SPI_getbinval(tuple, desc, attnums[FORCED_PRIORITY], &isnull);
+		cols[ncols] = attnums[FORCED_PRIORITY];
+		values[ncols++] = Int16GetDatum(isnull ? (kind_is_otp(op) ? PRIORITY_OTP : PRIORITY_BULK) :
+										checked_priority(DatumGetInt16(d)));
+	}
+	isnull = false;
+	if (attnums[FORCED_EXPIRES_AT] != InvalidAttrNumber)
+		(void) SPI_getbinval(tuple, desc, attnums[FORCED_EXPIRES_AT], &isnull);
 	if (isnull && !prevalidated)
 	{
 		/* a queue function decided already (NULL there: never) */
@@ -419,8 +428,11 @@ sms_outbox_before_insert(PG_FUNCTION_ARGS)
 		values[ncols++] = TimestampTzGetDatum(expires_at);
 	}
 
-	cols[ncols] = attnums[FORCED_ACCOUNT];
-	values[ncols++] = CStringGetTextDatum(account->name);
+	if (attnums[FORCED_ACCOUNT] != InvalidAttrNumber)
+	{
+		cols[ncols] = attnums[FORCED_ACCOUNT];
+		values[ncols++] = CStringGetTextDatum(account->name);
+	}
 	cols[ncols] = attnums[FORCED_PROVIDER];
 	values[ncols++] = CStringGetTextDatum(provider->name);
 
@@ -497,6 +509,7 @@ static const char *const direct_column_names[DC_COLUMNS] = {
 
 static Oid	outbox_relid = InvalidOid;	/* InvalidOid: look it up again */
 static bool outbox_direct_ok;	/* the table's shape allows direct_insert() */
+static bool outbox_routing;		/* it has account, priority, expires_at (0.3) */
 static Oid	outbox_id_seq;
 static Datum outbox_queued;		/* the 'queued' label of status' enum */
 static AttrNumber outbox_att[DC_COLUMNS];
@@ -554,16 +567,21 @@ outbox_learn(Relation rel)
 			ok = false;
 	}
 	for (int c = 0; c < DC_COLUMNS; c++)
-		if (outbox_att[c] == InvalidAttrNumber)
+		if (outbox_att[c] == InvalidAttrNumber && c < DC_ACCOUNT)
 			ok = false;
+	/* 0.2's table, before ALTER EXTENSION UPDATE: without them */
+	outbox_routing = outbox_att[DC_ACCOUNT] != InvalidAttrNumber &&
+		outbox_att[DC_PRIORITY] != InvalidAttrNumber &&
+		outbox_att[DC_EXPIRES_AT] != InvalidAttrNumber;
 	if (ok && (TupleDescAttr(desc, outbox_att[DC_ID] - 1)->attidentity == '\0' ||
 			   TupleDescAttr(desc, outbox_att[DC_ATTEMPTS] - 1)->atttypid != INT4OID ||
 			   TupleDescAttr(desc, outbox_att[DC_SEND_AFTER] - 1)->atttypid != TIMESTAMPTZOID ||
 			   TupleDescAttr(desc, outbox_att[DC_NEXT_ATTEMPT_AT] - 1)->atttypid != TIMESTAMPTZOID ||
 			   TupleDescAttr(desc, outbox_att[DC_CREATED_AT] - 1)->atttypid != TIMESTAMPTZOID ||
 			   TupleDescAttr(desc, outbox_att[DC_PAYLOAD] - 1)->atttypid != JSONBOID ||
-			   TupleDescAttr(desc, outbox_att[DC_PRIORITY] - 1)->atttypid != INT2OID ||
-			   TupleDescAttr(desc, outbox_att[DC_EXPIRES_AT] - 1)->atttypid != TIMESTAMPTZOID ||
+			   (outbox_routing &&
+				(TupleDescAttr(desc, outbox_att[DC_PRIORITY] - 1)->atttypid != INT2OID ||
+				 TupleDescAttr(desc, outbox_att[DC_EXPIRES_AT] - 1)->atttypid != TIMESTAMPTZOID)) ||
 			   TupleDescAttr(desc, outbox_att[DC_ID] - 1)->atttypid != INT8OID))
 		ok = false;
 	if (ok)
@@ -717,11 +735,14 @@ direct_insert(const char *kind, Jsonb *payload, TimestampTz send_after,
 	SET_COL(DC_KIND, CStringGetTextDatum(kind));
 	SET_COL(DC_PAYLOAD, JsonbPGetDatum(payload));
 	/* what the BEFORE INSERT trigger forces: the same row if it is disabled */
-	SET_COL(DC_ACCOUNT, CStringGetTextDatum(opts->account->name));
 	SET_COL(DC_PROVIDER, CStringGetTextDatum(sms_account_provider(opts->account)->name));
-	SET_COL(DC_PRIORITY, Int16GetDatum(opts->priority));
-	if (opts->expires)
-		SET_COL(DC_EXPIRES_AT, TimestampTzGetDatum(opts->expires_at));
+	if (outbox_routing)
+	{
+		SET_COL(DC_ACCOUNT, CStringGetTextDatum(opts->account->name));
+		SET_COL(DC_PRIORITY, Int16GetDatum(opts->priority));
+		if (opts->expires)
+			SET_COL(DC_EXPIRES_AT, TimestampTzGetDatum(opts->expires_at));
+	}
 	SET_COL(DC_STATUS, outbox_queued);
 	SET_COL(DC_ATTEMPTS, Int32GetDatum(0));
 	SET_COL(DC_SEND_AFTER, TimestampTzGetDatum(send_after));
@@ -808,10 +829,11 @@ static int64
 spi_insert(const char *kind, Jsonb *payload, TimestampTz send_after,
 		   const char *dedupe_key, const QueueOptions *opts)
 {
-	static SPIPlanPtr insert_plan = NULL;	/* without a key */
-	static SPIPlanPtr upsert_plan = NULL;	/* with a key: ON CONFLICT */
+	/* [routing columns?][with a key: ON CONFLICT] */
+	static SPIPlanPtr insert_plans[2][2];
 	static SPIPlanPtr lookup_plan = NULL;
-	SPIPlanPtr *plan = dedupe_key ? &upsert_plan : &insert_plan;
+	bool		routing;
+	SPIPlanPtr *plan;
 	Oid			types[6] = {TEXTOID, JSONBOID, TIMESTAMPTZOID, TEXTOID, INT2OID, TIMESTAMPTZOID};
 	Datum		values[6];
 	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
@@ -827,18 +849,22 @@ spi_insert(const char *kind, Jsonb *payload, TimestampTz send_after,
 	values[5] = TimestampTzGetDatum(opts->expires_at);
 	nulls[5] = opts->expires ? ' ' : 'n';
 
+	table_close(outbox_open(), NoLock);
+	routing = outbox_routing;
+	plan = &insert_plans[routing][dedupe_key != NULL];
 	SPI_connect();
 	if (*plan == NULL)
 	{
 		/* speculative insertion costs extra: only when there is a key */
-		*plan = SPI_prepare(dedupe_key ?
-							"INSERT INTO sms_ir.outbox (kind, payload, send_after, dedupe_key, priority, expires_at)"
-							" VALUES ($1, $2, $3, $4, $5, $6)"
-							" ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL"
-							" DO NOTHING RETURNING id" :
-							"INSERT INTO sms_ir.outbox (kind, payload, send_after, dedupe_key, priority, expires_at)"
-							" VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-							6, types);
+		StringInfoData sql;
+
+		initStringInfo(&sql);
+		appendStringInfo(&sql, "INSERT INTO sms_ir.outbox (kind, payload, send_after, dedupe_key%s)"
+						 " VALUES ($1, $2, $3, $4%s)%s RETURNING id",
+						 routing ? ", priority, expires_at" : "",
+						 routing ? ", $5, $6" : "",
+						 dedupe_key ? " ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING" : "");
+		*plan = SPI_prepare(sql.data, routing ? 6 : 4, types);
 		if (*plan == NULL || SPI_keepplan(*plan) != 0)
 			elog(ERROR, "could not prepare the outbox insert: %s",
 				 SPI_result_code_string(SPI_result));

@@ -241,11 +241,22 @@ bool
 outbox_store_present(void)
 {
 	Oid			nsp;
+	Oid			relid;
 
 	if (!OidIsValid(get_extension_oid("sms_ir", true)))
 		return false;
+
 	nsp = get_namespace_oid("sms_ir", true);
-	return OidIsValid(nsp) && OidIsValid(get_relname_relid("outbox", nsp));
+	if (!OidIsValid(nsp) || !OidIsValid(relid = get_relname_relid("outbox", nsp)))
+		return false;
+
+	/*
+	 * The 0.2 objects under this library (before ALTER EXTENSION sms_ir
+	 * UPDATE): no lanes, accounts or expiry.  The worker waits for the
+	 * update as for a missing extension; rows queued meanwhile are sent
+	 * after it.
+	 */
+	return get_attnum(relid, "priority") != InvalidAttrNumber;
 }
 
 uint64

@@ -211,7 +211,7 @@ DROP INDEX sms_ir.enq_partial_idx, sms_ir.enq_expr_idx;
 -- validated and forced.
 CREATE ROLE sms_enq NOLOGIN;
 GRANT USAGE ON SCHEMA sms_ir TO sms_enq;
-GRANT EXECUTE ON FUNCTION sms_ir.queue_verify(text, bigint, jsonb, timestamptz, text) TO sms_enq;
+GRANT EXECUTE ON FUNCTION sms_ir.queue_verify(text, bigint, jsonb, timestamptz, text, smallint, interval) TO sms_enq;
 GRANT INSERT, SELECT ON sms_ir.outbox TO sms_enq;
 CREATE TABLE sms_test.paths (who text, path text);
 GRANT INSERT ON sms_test.paths TO sms_enq;

@@ -196,7 +196,7 @@ END
 $$;
 SET sms_ir.secret_key = '';
 SELECT sms_test.fail('SELECT sms_ir.sms_credit()');
--- back to the right secret: a new token (the settings changed)
+-- back to the right secret: the token cached for these credentials is used again
 SET sms_ir.secret_key = 'test-secret';
 SELECT sms_test.legacy_seq() AS s \gset
 SELECT sms_ir.sms_credit() > 0 AS credit_ok;

@@ -39,7 +39,7 @@ is($node->safe_psql('postgres', "SELECT extversion FROM pg_extension WHERE extna
 
 # the application role's GRANT survived the update
 is($node->safe_psql('postgres',
-		"SELECT has_function_privilege('app', 'sms_ir.queue_verify(text, bigint, jsonb, timestamptz, text)', 'EXECUTE')"),
+		"SELECT has_function_privilege('app', 'sms_ir.queue_verify(text, bigint, jsonb, timestamptz, text, smallint, interval)', 'EXECUTE')"),
 	't', 'app keeps EXECUTE on queue_verify');
 my ($rc, $out, $err) = $node->psql('postgres',
 	q{SELECT sms_ir.queue_verify('09121234567', 123456, '{"code":"u21"}') IS NOT NULL},
