@@ -8,8 +8,7 @@
 SELECT sms_ir.sms_api('POST', '/__mock/reset');
 
 -- every account, with its provider; the breakers start closed
-SELECT account, provider, breaker, consecutive_failures, last_error, sent, failed, fallback
-  FROM sms_ir.account_status() ORDER BY account;
+SELECT account, provider, breaker, fallback FROM sms_ir.account_status() ORDER BY account;
 
 -- the declared accounts' settings exist, secrets hidden from SHOW ALL
 SELECT name, context FROM pg_settings WHERE name LIKE 'sms_ir.backup\_%' ORDER BY name;
