@@ -300,4 +300,14 @@ sub mock_codes
 	return \%seen;
 }
 
+# A provider module's own control endpoint (e.g. POST /__mock/credit
+# {"credit": 0} for sms.ir): its decoded JSON reply.
+push @EXPORT, qw(mock_control);
+
+sub mock_control
+{
+	my ($m, $method, $path, $body) = @_;
+	return _control($m, $method, $path, $body);
+}
+
 1;
