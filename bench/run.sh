@@ -652,7 +652,8 @@ summary() {
     line "8 lanes: OTP behind $LANES_ROWS bulk" "p50 ${R[lanes_lane_p50]} ms, p99 ${R[lanes_lane_p99]} ms" \
       "priority 0: ${R[lanes_fifo_n]}/$LANES_OTPS within ${LANES_WAIT}s" "p50 <= 50 ms"
     line "  OTPs at the mock; FIFO figures" "${R[lanes_lane_n]}/$LANES_OTPS" \
-      "p50 ${R[lanes_fifo_p50]} ms; FIFO wait ~${R[lanes_fifo_fifo_est]} s" ""
+      "p50 ${R[lanes_fifo_p50]}$([ "${R[lanes_fifo_p50]}" = n/a ] || echo ' ms'); FIFO wait ~${R[lanes_fifo_fifo_est]} s" ""
+    line "  bulk delay at the mock (ms)" "$LANES_DELAY_MS" "$LANES_DELAY_MS" ""
     line "  bulk sent in the OTP window" "${R[lanes_lane_bulk_win]} (${R[lanes_lane_bulk_rate]}/s)" \
       "${R[lanes_fifo_bulk_win]} (${R[lanes_fifo_bulk_rate]}/s)" "backlog draining"
   fi
