@@ -34,6 +34,12 @@
 #             session idle in a REPEATABLE READ transaction that holds a snapshot.
 #   latency   commit->request p50/p99 at BENCH_LAT_RATE (100) msg/s, python mock
 #             (BENCH_LAT_MSGS, 1000 messages; as outbox_bench.sh).
+#   lanes     priority lanes: BENCH_LANE_BACKLOG (100000) bulk rows queued, the python
+#             mock answering bulk sends after BENCH_LANE_DELAY_MS (100) ms, the worker
+#             draining them; meanwhile BENCH_LANE_OTPS (200) OTPs at BENCH_LANE_RATE
+#             (10)/s, one per transaction: commit->request p50/p99 in the OTP lane
+#             (default priority), then the same in the bulk lane (priority => 0:
+#             FIFO behind the backlog, the baseline), and the bulk sends made meanwhile.
 #   enqueue   if bench/enqueue_bench.sh exists, it runs (its own cluster) and its
 #             "enqueue:" summary lines are included.
 #
@@ -49,7 +55,7 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-ONLY=${BENCH_ONLY:-drain,hol,dup,backlog,snapshot,latency,enqueue}
+ONLY=${BENCH_ONLY:-drain,hol,dup,backlog,snapshot,latency,lanes,enqueue}
 DRAIN_ROWS=${BENCH_DRAIN_ROWS:-20000}
 DRAIN_TIMEOUT=${BENCH_DRAIN_TIMEOUT:-300}
 PGNET=${BENCH_PGNET:-1}
@@ -65,7 +71,11 @@ DUP_TIMEOUT=${BENCH_DUP_TIMEOUT:-300}
 BACKLOG_SMALL=${BENCH_BACKLOG_SMALL:-20000}
 BACKLOG_BIG=${BENCH_BACKLOG_BIG:-200000}
 SNAP_ROWS=${BENCH_SNAP_ROWS:-50000}
-PARTS=(drain hol dup backlog snapshot latency enqueue)
+PARTS=(drain hol dup backlog snapshot latency lanes enqueue)
+LANE_BACKLOG=${BENCH_LANE_BACKLOG:-100000}
+LANE_DELAY_MS=${BENCH_LANE_DELAY_MS:-100}
+LANE_OTPS=${BENCH_LANE_OTPS:-200}
+LANE_RATE=${BENCH_LANE_RATE:-10}
 HOLD_PID=
 HOLD_FD=
 
@@ -399,6 +409,62 @@ part_latency() {
   latency
 }
 
+# lane_run PRIORITY_SQL LABEL: queue the backlog, drain it against the slow mock, send
+# the OTPs through pgbench meanwhile; sets R[lane_LABEL_*]
+lane_run() {
+  local prio=$1 label=$2 i pg out
+  worker_pause
+  q -c "TRUNCATE sms_ir.outbox" >/dev/null
+  q -c "SELECT count(*) FROM generate_series(1, $LANE_BACKLOG) g, sms_ir.queue_bulk('bulk ' || g, ARRAY['09121234567'])" >/dev/null
+  mock_reset
+  sms_mock POST /__mock/fault "{\"match\": \"/v1/send/bulk\", \"kind\": \"delay\", \"delay_ms\": $LANE_DELAY_MS, \"count\": 100000000, \"probability\": 1}" >/dev/null
+  worker_conf worker_enabled=on
+  sleep 2   # the backlog is draining
+  cat >"$SMS_WORK/lane.sql" <<SQL
+SELECT sms_ir.queue_verify('09121234567', 123456, jsonb_build_object('code', to_char(extract(epoch FROM clock_timestamp()), 'FM9999999999.999999'))$prio);
+SQL
+  pg=$(PGHOST=$SMS_WORK PGPORT=$SMS_PGPORT PGUSER=postgres "$SMS_PGBIN/pgbench" -n -c 1 -j 1 \
+    -R "$LANE_RATE" -t "$LANE_OTPS" -f "$SMS_WORK/lane.sql" postgres 2>&1) ||
+    { echo "$pg" >&2; sms_die "pgbench failed"; }
+  # the OTP lane drains in well under a second; the bulk lane may never, within this
+  for ((i = 0; i < 20; i++)); do
+    [ "$(q -c "SELECT count(*) FROM sms_ir.outbox WHERE kind = 'verify' AND status = 'sent'")" -ge "$LANE_OTPS" ] && break
+    sleep 0.1
+  done
+  out=$(sms_mock GET /__mock/requests | python3 -c '
+import json, sys
+lat, bulk = [], 0
+for e in json.load(sys.stdin):
+    if e["path"] == "/v1/send/bulk":
+        bulk += 1
+    elif e["path"] == "/v1/send/verify" and isinstance(e["body"], dict):
+        try:
+            lat.append((e["t"] - float(e["body"]["parameters"][0]["value"])) * 1000)
+        except (KeyError, IndexError, TypeError, ValueError):
+            pass
+lat.sort()
+def pct(p):
+    return "%.1f" % lat[max(0, min(len(lat) - 1, int(p / 100.0 * len(lat) + 0.999999) - 1))] if lat else "n/a"
+print(len(lat), pct(50), pct(99), bulk)
+')
+  worker_pause
+  read -r "R[lane_${label}_n]" "R[lane_${label}_p50]" "R[lane_${label}_p99]" "R[lane_${label}_bulk]" <<<"$out"
+  R[lane_${label}_left]=$(q -c "SELECT count(*) FROM sms_ir.outbox WHERE kind = 'bulk' AND status = 'queued'")
+  echo "  $label: ${R[lane_${label}_n]} of $LANE_OTPS OTPs reached the mock; commit->request p50 ${R[lane_${label}_p50]} ms," \
+    "p99 ${R[lane_${label}_p99]} ms; ${R[lane_${label}_bulk]} bulk requests meanwhile, ${R[lane_${label}_left]} bulk rows still queued"
+  sms_mock DELETE /__mock/fault >/dev/null
+  q -c "TRUNCATE sms_ir.outbox" >/dev/null
+}
+
+part_lanes() {
+  echo
+  echo "== lanes: $LANE_OTPS OTPs at ${LANE_RATE}/s behind $LANE_BACKLOG bulk rows, bulk sends ${LANE_DELAY_MS} ms (python mock) =="
+  worker_conf batch_size=default max_concurrency=default otp_valid_for=0 base_url="$SMS_MOCK_URL"
+  lane_run "" otp
+  lane_run ", priority => 0::smallint" fifo
+  worker_conf otp_valid_for=default
+}
+
 # --- summary -------------------------------------------------------------------
 
 line() { # line LABEL VALUE BASELINE TARGET
@@ -449,6 +515,11 @@ summary() {
     line "6 commit->request at ~$LAT_RATE msg/s" "p50 ${R[lat_p50]} ms, p99 ${R[lat_p99]} ms" \
       "ack->request p50 ${R[ack_p50]} ms" "p50 <= 2 ms"
     line "  WAL sync avg during the run" "${R[lat_walsync]}" "" ""
+  fi
+  if want lanes; then
+    line "6b OTP behind $LANE_BACKLOG bulk rows" "p50 ${R[lane_otp_p50]} ms, p99 ${R[lane_otp_p99]} ms (${R[lane_otp_n]}/$LANE_OTPS)" \
+      "same lane as bulk: ${R[lane_fifo_n]}/$LANE_OTPS arrived, p50 ${R[lane_fifo_p50]} ms" "p50 <= 50 ms"
+    line "  bulk requests during the OTP run" "${R[lane_otp_bulk]}" "${R[lane_fifo_bulk]}" "backlog drains meanwhile"
   fi
   if want enqueue; then
     if [ -s "$SMS_WORK/enqueue.summary" ]; then
