@@ -34,19 +34,18 @@
 #             session idle in a REPEATABLE READ transaction that holds a snapshot.
 #   latency   commit->request p50/p99 at BENCH_LAT_RATE (100) msg/s, python mock
 #             (BENCH_LAT_MSGS, 1000 messages; as outbox_bench.sh).
-#   enqueue   if bench/enqueue_bench.sh exists, it runs (its own cluster) and its
-#             "enqueue:" summary lines are included.
 #   lanes     priority lanes (SPEC §11.3): BENCH_LANES_ROWS (100000) one-mobile bulk
 #             rows queued in one transaction, the python mock delaying every bulk
-#             send BENCH_LANES_DELAY_MS (100-200: spread evenly over 11 steps; or one
-#             value, e.g. 150) ms, the worker enabled; while the
-#             backlog drains, BENCH_LANES_OTPS (200) queue_verify calls, one per
-#             transaction at BENCH_LANES_RATE (10)/s (pgbench), commit->request
-#             p50/p99 as in latency.  Baseline, same run: the same OTPs with
+#             send BENCH_LANES_DELAY_MS ms (100-200: 11 steps, one drawn per request;
+#             or one value, e.g. 150), the worker enabled; while the backlog drains,
+#             BENCH_LANES_OTPS (200) queue_verify calls, one per transaction at
+#             BENCH_LANES_RATE (10)/s (pgbench), commit->request p50/p99 as in latency.  Baseline, same run: the same OTPs with
 #             priority => 0 (the bulk rows' lane) behind a fresh backlog of the same
 #             size; OTPs that reach the mock within BENCH_LANES_WAIT (60) s of the
 #             last one's commit are counted.  Bulk requests during the OTP window
 #             are printed (the backlog was draining).
+#   enqueue   if bench/enqueue_bench.sh exists, it runs (its own cluster) and its
+#             "enqueue:" summary lines are included.
 #
 # BENCH_PG_COPY=1 copies the PostgreSQL install of SMS_PG_CONFIG (e.g. /opt/pgB, not a
 # system one) into the work dir and builds and installs sms_ir (and pg_net) there,
@@ -60,7 +59,7 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-ONLY=${BENCH_ONLY:-drain,hol,dup,backlog,snapshot,latency,enqueue,lanes}
+ONLY=${BENCH_ONLY:-drain,hol,dup,backlog,snapshot,latency,lanes,enqueue}
 DRAIN_ROWS=${BENCH_DRAIN_ROWS:-20000}
 DRAIN_TIMEOUT=${BENCH_DRAIN_TIMEOUT:-300}
 PGNET=${BENCH_PGNET:-1}
@@ -76,12 +75,13 @@ DUP_TIMEOUT=${BENCH_DUP_TIMEOUT:-300}
 BACKLOG_SMALL=${BENCH_BACKLOG_SMALL:-20000}
 BACKLOG_BIG=${BENCH_BACKLOG_BIG:-200000}
 SNAP_ROWS=${BENCH_SNAP_ROWS:-50000}
-LANES_ROWS=${BENCH_LANES_ROWS:-100000}
-LANES_OTPS=${BENCH_LANES_OTPS:-200}
-LANES_RATE=${BENCH_LANES_RATE:-10}
-LANES_DELAY_MS=${BENCH_LANES_DELAY_MS:-100-200}
+# (BENCH_LANE_BACKLOG, _OTPS, _RATE, _DELAY_MS: the names of 339479f's lanes part, still read)
+LANES_ROWS=${BENCH_LANES_ROWS:-${BENCH_LANE_BACKLOG:-100000}}
+LANES_OTPS=${BENCH_LANES_OTPS:-${BENCH_LANE_OTPS:-200}}
+LANES_RATE=${BENCH_LANES_RATE:-${BENCH_LANE_RATE:-10}}
+LANES_DELAY_MS=${BENCH_LANES_DELAY_MS:-${BENCH_LANE_DELAY_MS:-100-200}}
 LANES_WAIT=${BENCH_LANES_WAIT:-60}
-PARTS=(drain hol dup backlog snapshot latency enqueue lanes)
+PARTS=(drain hol dup backlog snapshot latency lanes enqueue)
 HOLD_PID=
 HOLD_FD=
 
@@ -569,7 +569,7 @@ print(len(otp), *stats(lat), inwin, "%.1f" % (w1 - w0), "%.0f" % rate, before, l
 
 part_lanes() {
   echo
-  echo "== 8. lanes: $LANES_OTPS OTPs at ~$LANES_RATE/s while $LANES_ROWS bulk rows drain against the" \
+  echo "== 6b. lanes: $LANES_OTPS OTPs at ~$LANES_RATE/s while $LANES_ROWS bulk rows drain against the" \
     "python mock (every bulk send delayed $LANES_DELAY_MS ms); OTP lane vs priority => 0 =="
   use_provider "$SMS_MOCK_URL"
   # queued OTPs must not expire during the run
@@ -640,6 +640,15 @@ summary() {
       "ack->request p50 ${R[ack_p50]} ms" "p50 <= 2 ms"
     line "  WAL sync avg during the run" "${R[lat_walsync]}" "" ""
   fi
+  if want lanes; then
+    line "6b lanes: OTP behind $LANES_ROWS bulk" "p50 ${R[lanes_lane_p50]} ms, p99 ${R[lanes_lane_p99]} ms" \
+      "priority 0: ${R[lanes_fifo_n]}/$LANES_OTPS within ${LANES_WAIT}s" "p50 <= 50 ms"
+    line "  OTPs at the mock; FIFO figures" "${R[lanes_lane_n]}/$LANES_OTPS" \
+      "p50 ${R[lanes_fifo_p50]}$([ "${R[lanes_fifo_p50]}" = n/a ] || echo ' ms'); FIFO wait ~${R[lanes_fifo_fifo_est]} s" ""
+    line "  bulk delay at the mock (ms)" "$LANES_DELAY_MS" "$LANES_DELAY_MS" ""
+    line "  bulk sent in the OTP window" "${R[lanes_lane_bulk_win]} (${R[lanes_lane_bulk_rate]}/s)" \
+      "${R[lanes_fifo_bulk_win]} (${R[lanes_fifo_bulk_rate]}/s)" "backlog draining"
+  fi
   if want enqueue; then
     if [ -s "$SMS_WORK/enqueue.summary" ]; then
       echo "7 enqueue (bench/enqueue_bench.sh):"
@@ -647,15 +656,6 @@ summary() {
     else
       line "7 enqueue" "(no bench/enqueue_bench.sh, or no 'enqueue:' lines from it)" "" ""
     fi
-  fi
-  if want lanes; then
-    line "8 lanes: OTP behind $LANES_ROWS bulk" "p50 ${R[lanes_lane_p50]} ms, p99 ${R[lanes_lane_p99]} ms" \
-      "priority 0: ${R[lanes_fifo_n]}/$LANES_OTPS within ${LANES_WAIT}s" "p50 <= 50 ms"
-    line "  OTPs at the mock; FIFO figures" "${R[lanes_lane_n]}/$LANES_OTPS" \
-      "p50 ${R[lanes_fifo_p50]}$([ "${R[lanes_fifo_p50]}" = n/a ] || echo ' ms'); FIFO wait ~${R[lanes_fifo_fifo_est]} s" ""
-    line "  bulk delay at the mock (ms)" "$LANES_DELAY_MS" "$LANES_DELAY_MS" ""
-    line "  bulk sent in the OTP window" "${R[lanes_lane_bulk_win]} (${R[lanes_lane_bulk_rate]}/s)" \
-      "${R[lanes_fifo_bulk_win]} (${R[lanes_fifo_bulk_rate]}/s)" "backlog draining"
   fi
   echo "total time: $1 s (numbers are printed, not asserted; the machine is shared and noisy)"
 }

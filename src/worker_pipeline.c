@@ -915,16 +915,20 @@ route_row(OutboxRow *row)
 
 	/* payloads were validated at insert; settings may have changed since */
 	row->provider = sms_account_provider(row->account);
+	/* defaults (a sender line) come from the row's account, not the worker's session */
+	(void) sms_account_use(row->account);
 	PG_TRY();
 	{
 		sms_payload_route(row->account, row->account == row->own, row->kind, row->payload,
 						  row->tmpl, &row->args);
 		routed = true;
+		(void) sms_account_use(NULL);
 	}
 	PG_CATCH();
 	{
 		ErrorData  *edata;
 
+		(void) sms_account_use(NULL);
 		MemoryContextSwitchTo(row->cxt);
 		edata = CopyErrorData();
 		FlushErrorState();
