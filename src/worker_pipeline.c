@@ -1204,8 +1204,14 @@ worker_pipeline_run(TimestampTz yield_at)
 			woken = true;
 		}
 
+		/*
+		 * Finished calls are judged first; their slots are handed out only
+		 * after the store cycle, so that rows it claims ahead of the local
+		 * queue (a higher lane) get the first free slot.  Nothing is lost
+		 * by waiting: a started request goes out on libcurl's next turn,
+		 * which comes after the store cycle anyway.
+		 */
 		collect_finished(0);
-		start_waiting(&opts, &rate_wait_ms);
 
 		want = claim_wanted();
 		claimable = sms_ir_worker_enabled && want > 0 &&
@@ -1235,8 +1241,8 @@ worker_pipeline_run(TimestampTz yield_at)
 				return PIPELINE_NO_OUTBOX;
 			if (claimable)
 				first_claim = false;
-			start_waiting(&opts, &rate_wait_ms);
 		}
+		start_waiting(&opts, &rate_wait_ms);
 		publish_in_flight();
 
 		if (!worker_pipeline_busy() && !claimable)
