@@ -34,6 +34,16 @@
 #             session idle in a REPEATABLE READ transaction that holds a snapshot.
 #   latency   commit->request p50/p99 at BENCH_LAT_RATE (100) msg/s, python mock
 #             (BENCH_LAT_MSGS, 1000 messages; as outbox_bench.sh).
+#   lanes     priority lanes (SPEC §11.3): BENCH_LANES_ROWS (100000) one-mobile bulk
+#             rows queued in one transaction, the python mock delaying every bulk
+#             send BENCH_LANES_DELAY_MS ms (100-200: 11 steps, one drawn per request;
+#             or one value, e.g. 150), the worker enabled; while the backlog drains,
+#             BENCH_LANES_OTPS (200) queue_verify calls, one per transaction at
+#             BENCH_LANES_RATE (10)/s (pgbench), commit->request p50/p99 as in latency.  Baseline, same run: the same OTPs with
+#             priority => 0 (the bulk rows' lane) behind a fresh backlog of the same
+#             size; OTPs that reach the mock within BENCH_LANES_WAIT (60) s of the
+#             last one's commit are counted.  Bulk requests during the OTP window
+#             are printed (the backlog was draining).
 #   enqueue   if bench/enqueue_bench.sh exists, it runs (its own cluster) and its
 #             "enqueue:" summary lines are included.
 #
@@ -49,7 +59,7 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-ONLY=${BENCH_ONLY:-drain,hol,dup,backlog,snapshot,latency,enqueue}
+ONLY=${BENCH_ONLY:-drain,hol,dup,backlog,snapshot,latency,lanes,enqueue}
 DRAIN_ROWS=${BENCH_DRAIN_ROWS:-20000}
 DRAIN_TIMEOUT=${BENCH_DRAIN_TIMEOUT:-300}
 PGNET=${BENCH_PGNET:-1}
@@ -65,12 +75,20 @@ DUP_TIMEOUT=${BENCH_DUP_TIMEOUT:-300}
 BACKLOG_SMALL=${BENCH_BACKLOG_SMALL:-20000}
 BACKLOG_BIG=${BENCH_BACKLOG_BIG:-200000}
 SNAP_ROWS=${BENCH_SNAP_ROWS:-50000}
-PARTS=(drain hol dup backlog snapshot latency enqueue)
+# (BENCH_LANE_BACKLOG, _OTPS, _RATE, _DELAY_MS: the names of 339479f's lanes part, still read)
+LANES_ROWS=${BENCH_LANES_ROWS:-${BENCH_LANE_BACKLOG:-100000}}
+LANES_OTPS=${BENCH_LANES_OTPS:-${BENCH_LANE_OTPS:-200}}
+LANES_RATE=${BENCH_LANES_RATE:-${BENCH_LANE_RATE:-10}}
+LANES_DELAY_MS=${BENCH_LANES_DELAY_MS:-${BENCH_LANE_DELAY_MS:-100-200}}
+LANES_WAIT=${BENCH_LANES_WAIT:-60}
+PARTS=(drain hol dup backlog snapshot latency lanes enqueue)
 HOLD_PID=
 HOLD_FD=
 
 bench_positive DRAIN_ROWS DRAIN_TIMEOUT PGNET_TIMEOUT HOL_ROWS HOL_DELAY_MS DUP_ROWS DUP_KILLS \
-  DUP_KILL_AT DUP_TIMEOUT BACKLOG_SMALL BACKLOG_BIG SNAP_ROWS LAT_MSGS LAT_RATE
+  DUP_KILL_AT DUP_TIMEOUT BACKLOG_SMALL BACKLOG_BIG SNAP_ROWS LAT_MSGS LAT_RATE \
+  LANES_ROWS LANES_OTPS LANES_RATE LANES_WAIT
+[[ $LANES_DELAY_MS =~ ^[0-9]+(-[0-9]+)?$ ]] || sms_die "BENCH_LANES_DELAY_MS must be MS or MIN-MAX (ms)"
 case $FSYNC in on | off) ;; *) sms_die "BENCH_FSYNC must be on or off" ;; esac
 for p in ${ONLY//,/ }; do
   [[ " ${PARTS[*]} " == *" $p "* ]] || sms_die "BENCH_ONLY: unknown part '$p' (parts: ${PARTS[*]})"
@@ -399,6 +417,178 @@ part_latency() {
   latency
 }
 
+# lanes_faults: the mock's delay faults for every bulk send, LANES_DELAY_MS ms, or
+# MIN-MAX: 11 delays spread evenly, each request taking one of them with equal
+# chance (the mock tries its faults in order: the k-th of n applies with
+# probability 1/(n-k), the last always), so the requests' ends do not come in waves
+lanes_faults() {
+  python3 -c '
+import json, sys
+lo, _, hi = sys.argv[1].partition("-")
+lo = int(lo)
+hi = int(hi or lo)
+n = 1 if hi <= lo else 11
+print(json.dumps([{"kind": "delay", "match": "/v1/send/bulk", "count": -1,
+                   "delay_ms": lo + (hi - lo) * k / max(n - 1, 1), "probability": 1.0 / (n - k)}
+                  for k in range(n)]))
+' "$LANES_DELAY_MS"
+}
+
+# lanes_round lane|fifo: a backlog of LANES_ROWS bulk rows draining against the
+# mock (every bulk send delayed LANES_DELAY_MS), LANES_OTPS OTPs queued meanwhile
+# by pgbench at LANES_RATE/s, in the OTP lane (priority by kind) or in the bulk
+# rows' (priority => 0) -> R[lanes_<mode>_*]
+lanes_round() {
+  local mode=$1 out maxid n t_end pg prio_arg='' mc got
+  [ "$mode" = fifo ] && prio_arg=', priority => 0::smallint'
+  worker_pause
+  q -c "TRUNCATE sms_ir.outbox"
+  mock_reset
+  sms_mock POST /__mock/fault "$(lanes_faults)" >/dev/null
+  # one transaction of queue_bulk calls, one mobile each: one row (one request) per call
+  out=$(q <<SQL
+SELECT set_config('bench.q0', extract(epoch FROM clock_timestamp())::text, false);
+SELECT count(*) FROM generate_series(1, $LANES_ROWS) g,
+       LATERAL sms_ir.queue_bulk('bench lanes backlog ' || g, ARRAY['0912' || lpad((g % 10000000)::text, 7, '0')]) AS r(id);
+SELECT round((extract(epoch FROM clock_timestamp()) - current_setting('bench.q0')::float8)::numeric * 1000);
+SELECT coalesce(max(id), 0) FROM sms_ir.outbox;
+SELECT string_agg(kind || ' priority ' || priority || ': ' || c, ', ') FROM (
+  SELECT kind, priority, count(*) AS c FROM sms_ir.outbox GROUP BY 1, 2 ORDER BY 1, 2) s;
+SQL
+  )
+  maxid=$(sed -n 4p <<<"$out")
+  echo "  [$mode] queued $(sed -n 2p <<<"$out") bulk rows in $(sed -n 3p <<<"$out") ms (worker paused): $(sed -n 5p <<<"$out")"
+  q -c "CHECKPOINT"
+  # enable; the OTPs start once the backlog is in full flow (4 x max_concurrency requests at the mock)
+  mc=$(q -c "SHOW sms_ir.max_concurrency")
+  worker_conf worker_enabled=on
+  t_end=$((SECONDS + 30))
+  while n=$(sms_mock_count) && [ "$n" -lt $((4 * mc)) ] && ((SECONDS < t_end)); do
+    sleep 0.05
+  done
+  cat >"$SMS_WORK/lanes_$mode.sql" <<SQL
+SELECT sms_ir.queue_verify('09121234567', 123456, jsonb_build_object('code', to_char(extract(epoch FROM clock_timestamp()), 'FM9999999999.999999'))$prio_arg);
+SQL
+  rm -f "$SMS_WORK"/lanes_"$mode"_log.*
+  # --log: one line per transaction with the time its COMMIT was acknowledged
+  pg=$(PGHOST=$SMS_WORK PGPORT=$SMS_PGPORT PGUSER=postgres "$SMS_PGBIN/pgbench" -n -c 1 -j 1 \
+    -R "$LANES_RATE" -t "$LANES_OTPS" --log --log-prefix="$SMS_WORK/lanes_${mode}_log" \
+    -f "$SMS_WORK/lanes_$mode.sql" postgres 2>&1) ||
+    { echo "$pg" >&2; sms_die "pgbench failed"; }
+  # every OTP gets LANES_WAIT s from the last one's commit (the OTP rows are the ids above maxid)
+  t_end=$(awk -v t="$EPOCHREALTIME" -v w="$LANES_WAIT" 'BEGIN { printf "%.3f", t + w }')
+  while :; do
+    got=$(q -c "SELECT count(*) FROM sms_ir.outbox WHERE id > $maxid AND status NOT IN ('queued', 'sending')")
+    [ "$got" -ge "$LANES_OTPS" ] && break
+    awk -v a="$EPOCHREALTIME" -v b="$t_end" 'BEGIN { exit !(a >= b) }' && break
+    sleep 0.2
+  done
+  R[lanes_${mode}_otp_rows]=$(q -c "SELECT coalesce(string_agg(status || '=' || c, ' '), 'none') FROM (
+    SELECT status, count(*) AS c FROM sms_ir.outbox WHERE id > $maxid GROUP BY 1 ORDER BY 1) s")
+  R[lanes_${mode}_otp_prio]=$(q -c "SELECT string_agg(DISTINCT priority::text, ',') FROM sms_ir.outbox WHERE id > $maxid")
+  R[lanes_${mode}_bulk_left]=$(q -c "SELECT count(*) FROM sms_ir.outbox WHERE id <= $maxid AND status = 'queued'")
+  cat "$SMS_WORK"/lanes_"$mode"_log.[0-9]* >"$SMS_WORK/lanes_$mode.log" 2>/dev/null || : >"$SMS_WORK/lanes_$mode.log"
+  out=$(sms_mock GET /__mock/requests | python3 -c '
+import bisect, json, sys
+
+otp = []   # (stamp, arrival) of each OTP request
+bulk = []  # arrivals of the bulk requests
+for e in json.load(sys.stdin):
+    if e["path"].startswith("/v1/send/bulk"):
+        bulk.append(e["t"])
+    elif e["path"].startswith("/v1/send/verify") and isinstance(e["body"], dict):
+        try:
+            otp.append((float(e["body"]["parameters"][0]["value"]), e["t"]))
+        except (KeyError, IndexError, TypeError, ValueError):
+            pass
+otp.sort()
+# pgbench --log: client_id tx_no latency_us script_no epoch_s epoch_us [lag]
+done = []
+with open(sys.argv[1]) as f:
+    for line in f:
+        p = line.split()
+        if len(p) >= 6:
+            done.append(int(p[4]) + int(p[5]) / 1e6)
+done.sort()
+
+def stats(xs):
+    xs = sorted(xs)
+    if not xs:
+        return ["n/a"] * 4
+    def pct(p):
+        k = max(0, min(len(xs) - 1, int(p / 100.0 * len(xs) + 0.999999) - 1))
+        return xs[k]
+    return ["%.2f" % v for v in (pct(50), pct(90), pct(99), xs[-1])]
+
+lat = [(t - s) * 1000 for s, t in otp]
+# the OTP window: first to last OTP commit acknowledged; bulk requests that
+# reached the mock in it, and before it (where the backlog stood)
+w0 = done[0] if done else 0
+w1 = done[-1] if done else 0
+inwin = sum(1 for t in bulk if w0 <= t <= w1)
+rate = inwin / (w1 - w0) if w1 > w0 else 0
+before = sum(1 for t in bulk if t < w0)
+# where an OTP waits: bulk requests that started between its commit stamp and its own
+# request (rows sent ahead of it), and from its stamp to the next bulk request (a slot
+# freeing up: with every slot held by a bulk send, the earliest an OTP can go)
+bulk.sort()
+ahead, slot = [], []
+for s, t in otp:
+    i = bisect.bisect_right(bulk, s)
+    ahead.append(bisect.bisect_left(bulk, t) - i)
+    if i < len(bulk):
+        slot.append((bulk[i] - s) * 1000)
+print(len(otp), *stats(lat), inwin, "%.1f" % (w1 - w0), "%.0f" % rate, before, len(bulk),
+      *stats(ahead)[0:4:2], *stats(slot)[0:4:2])
+' "$SMS_WORK/lanes_$mode.log")
+  read -r "R[lanes_${mode}_n]" "R[lanes_${mode}_p50]" "R[lanes_${mode}_p90]" "R[lanes_${mode}_p99]" \
+    "R[lanes_${mode}_max]" "R[lanes_${mode}_bulk_win]" "R[lanes_${mode}_win_s]" "R[lanes_${mode}_bulk_rate]" \
+    "R[lanes_${mode}_bulk_before]" "R[lanes_${mode}_bulk_all]" \
+    "R[lanes_${mode}_ahead_p50]" "R[lanes_${mode}_ahead_p99]" "R[lanes_${mode}_slot_p50]" "R[lanes_${mode}_slot_p99]" <<<"$out"
+  # what FIFO costs: the bulk rows ahead of the first OTP / the bulk rate
+  R[lanes_${mode}_fifo_est]=$(awk -v r="${R[lanes_${mode}_bulk_rate]}" \
+    -v a="$((LANES_ROWS - ${R[lanes_${mode}_bulk_before]}))" 'BEGIN { if (r > 0) printf "%.0f", a / r; else print "n/a" }')
+  echo "  [$mode] pgbench (1 client, -R $LANES_RATE): $(awk '/^tps = / { printf "%.1f tx/s", $3 }' <<<"$pg");" \
+    "$(grep -E '^latency average' <<<"$pg" | sed 's/ = / /'); OTP rows: priority ${R[lanes_${mode}_otp_prio]}," \
+    "${R[lanes_${mode}_otp_rows]}"
+  printf '  [%s] %s of %s OTPs reached the mock within %s s of the last commit; stamp before COMMIT -> request (ms): p50 %s  p90 %s  p99 %s  max %s\n' \
+    "$mode" "${R[lanes_${mode}_n]}" "$LANES_OTPS" "$LANES_WAIT" "${R[lanes_${mode}_p50]}" "${R[lanes_${mode}_p90]}" \
+    "${R[lanes_${mode}_p99]}" "${R[lanes_${mode}_max]}"
+  [ "${R[lanes_${mode}_n]}" -gt 0 ] &&
+    echo "  [$mode] per OTP: bulk requests started between its commit and its request p50 ${R[lanes_${mode}_ahead_p50]}," \
+      "p99 ${R[lanes_${mode}_ahead_p99]}; its commit -> the next bulk request (a slot frees) p50 ${R[lanes_${mode}_slot_p50]} ms," \
+      "p99 ${R[lanes_${mode}_slot_p99]} ms"
+  echo "  [$mode] bulk requests at the mock: ${R[lanes_${mode}_bulk_before]} before the first OTP commit," \
+    "${R[lanes_${mode}_bulk_win]} in the ${R[lanes_${mode}_win_s]} s OTP window (${R[lanes_${mode}_bulk_rate]}/s)," \
+    "${R[lanes_${mode}_bulk_all]} in all; bulk rows still queued at the end: ${R[lanes_${mode}_bulk_left]}" \
+    "(a row behind all of them waits ~${R[lanes_${mode}_fifo_est]} s at that rate)"
+  worker_pause
+  q -c "TRUNCATE sms_ir.outbox"
+  sms_mock DELETE /__mock/fault >/dev/null
+}
+
+part_lanes() {
+  echo
+  echo "== 6b. lanes: $LANES_OTPS OTPs at ~$LANES_RATE/s while $LANES_ROWS bulk rows drain against the" \
+    "python mock (every bulk send delayed $LANES_DELAY_MS ms); OTP lane vs priority => 0 =="
+  use_provider "$SMS_MOCK_URL"
+  # queued OTPs must not expire during the run
+  worker_conf otp_valid_for=0
+  echo "  batch_size $(q -c 'SHOW sms_ir.batch_size'), max_concurrency $(q -c 'SHOW sms_ir.max_concurrency')," \
+    "otp_valid_for $(q -c 'SHOW sms_ir.otp_valid_for')"
+  lanes_round lane
+  lanes_round fifo
+  worker_conf otp_valid_for=default
+  cat <<EOF
+  method: as latency: each OTP's code is clock_timestamp() taken in its transaction just
+  before COMMIT; the mock logs when it starts handling the request (same clock).  So the
+  figure includes the client's commit, the wake-up, the worker's claim commit and the wait
+  for a request slot (all max_concurrency slots are held by slow bulk sends).  [lane]:
+  queue_verify's default priority (10, by kind); [fifo]: priority => 0, the bulk rows'
+  lane, behind the backlog in due order.
+EOF
+}
+
 # --- summary -------------------------------------------------------------------
 
 line() { # line LABEL VALUE BASELINE TARGET
@@ -449,6 +639,15 @@ summary() {
     line "6 commit->request at ~$LAT_RATE msg/s" "p50 ${R[lat_p50]} ms, p99 ${R[lat_p99]} ms" \
       "ack->request p50 ${R[ack_p50]} ms" "p50 <= 2 ms"
     line "  WAL sync avg during the run" "${R[lat_walsync]}" "" ""
+  fi
+  if want lanes; then
+    line "6b lanes: OTP behind $LANES_ROWS bulk" "p50 ${R[lanes_lane_p50]} ms, p99 ${R[lanes_lane_p99]} ms" \
+      "priority 0: ${R[lanes_fifo_n]}/$LANES_OTPS within ${LANES_WAIT}s" "p50 <= 50 ms"
+    line "  OTPs at the mock; FIFO figures" "${R[lanes_lane_n]}/$LANES_OTPS" \
+      "p50 ${R[lanes_fifo_p50]}$([ "${R[lanes_fifo_p50]}" = n/a ] || echo ' ms'); FIFO wait ~${R[lanes_fifo_fifo_est]} s" ""
+    line "  bulk delay at the mock (ms)" "$LANES_DELAY_MS" "$LANES_DELAY_MS" ""
+    line "  bulk sent in the OTP window" "${R[lanes_lane_bulk_win]} (${R[lanes_lane_bulk_rate]}/s)" \
+      "${R[lanes_fifo_bulk_win]} (${R[lanes_fifo_bulk_rate]}/s)" "backlog draining"
   fi
   if want enqueue; then
     if [ -s "$SMS_WORK/enqueue.summary" ]; then

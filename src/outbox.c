@@ -525,6 +525,11 @@ static MemoryContext outbox_cxt = NULL;
 static int	outbox_nindexes = -1;	/* -1: ExecOpenIndices() per row */
 static Oid *outbox_index_oids;
 static IndexInfo **outbox_index_infos;
+/*
+ * Its CHECK constraints compiled once, in the relcache's order (what
+ * ExecConstraints() would compile for every row's fresh ResultRelInfo).
+ */
+static ExprState **outbox_checks = NULL;
 
 static void outbox_learn_indexes(Relation rel);
 
@@ -636,6 +641,17 @@ outbox_learn_indexes(Relation rel)
 		outbox_index_oids[n] = lfirst_oid(lc);
 		outbox_index_infos[n++] = ii;
 		index_close(idx, NoLock);
+	}
+	outbox_checks = NULL;
+	if (rel->rd_att->constr != NULL && rel->rd_att->constr->num_check > 0)
+	{
+		int			ncheck = rel->rd_att->constr->num_check;
+
+		outbox_checks = palloc(sizeof(ExprState *) * ncheck);
+		for (int i = 0; i < ncheck; i++)
+			outbox_checks[i] =
+				ExecInitExpr(expression_planner((Expr *) stringToNode(rel->rd_att->constr->check[i].ccbin)),
+							 NULL);
 	}
 	MemoryContextSwitchTo(old);
 	list_free(oids);
@@ -759,6 +775,7 @@ direct_insert(const char *kind, Jsonb *payload, TimestampTz send_after,
 	ExecInitRangeTable(estate, list_make1(rte));
 	rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(rri, rel, 1, NULL, 0);
+	rri->ri_ConstraintExprs = outbox_checks;	/* NULL: ExecConstraints compiles them */
 	/*
 	 * As logical replication does: listed, so that the AFTER triggers find
 	 * it (ExecGetTriggerResultRel), but never closed through the list (no

@@ -915,16 +915,20 @@ route_row(OutboxRow *row)
 
 	/* payloads were validated at insert; settings may have changed since */
 	row->provider = sms_account_provider(row->account);
+	/* defaults (a sender line) come from the row's account, not the worker's session */
+	(void) sms_account_use(row->account);
 	PG_TRY();
 	{
 		sms_payload_route(row->account, row->account == row->own, row->kind, row->payload,
 						  row->tmpl, &row->args);
 		routed = true;
+		(void) sms_account_use(NULL);
 	}
 	PG_CATCH();
 	{
 		ErrorData  *edata;
 
+		(void) sms_account_use(NULL);
 		MemoryContextSwitchTo(row->cxt);
 		edata = CopyErrorData();
 		FlushErrorState();
@@ -1200,8 +1204,14 @@ worker_pipeline_run(TimestampTz yield_at)
 			woken = true;
 		}
 
+		/*
+		 * Finished calls are judged first; their slots are handed out only
+		 * after the store cycle, so that rows it claims ahead of the local
+		 * queue (a higher lane) get the first free slot.  Nothing is lost
+		 * by waiting: a started request goes out on libcurl's next turn,
+		 * which comes after the store cycle anyway.
+		 */
 		collect_finished(0);
-		start_waiting(&opts, &rate_wait_ms);
 
 		want = claim_wanted();
 		claimable = sms_ir_worker_enabled && want > 0 &&
@@ -1231,8 +1241,8 @@ worker_pipeline_run(TimestampTz yield_at)
 				return PIPELINE_NO_OUTBOX;
 			if (claimable)
 				first_claim = false;
-			start_waiting(&opts, &rate_wait_ms);
 		}
+		start_waiting(&opts, &rate_wait_ms);
 		publish_in_flight();
 
 		if (!worker_pipeline_busy() && !claimable)

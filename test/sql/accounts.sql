@@ -92,6 +92,13 @@ SELECT sms_test.fail($$SELECT sms_ir.queue_verify('09121234567', 123456, '{"Code
 SELECT sms_test.fail($$SELECT sms_ir.queue_bulk('x', ARRAY['09121234567'], priority => (-1)::smallint)$$);
 SELECT sms_test.fail($$SELECT sms_ir.queue_verify('09121234567', 123456, '{"Code":"7"}', valid_for => '-1 minute')$$);
 SELECT sms_test.fail($$INSERT INTO sms_ir.outbox (kind, payload, priority) VALUES ('bulk', '{"message":"x","mobiles":["09121234567"]}', 42)$$);
+-- a CHECK constraint of the table applies to queue functions' rows too
+-- (compiled once for their direct insert), also when added later
+ALTER TABLE sms_ir.outbox ADD CONSTRAINT no_lane_eight CHECK (priority <> 8);
+SELECT sms_test.try($$SELECT sms_ir.queue_bulk('x', ARRAY['09121234567'], priority => 8::smallint)$$);
+SELECT count(*) AS lane_six FROM sms_ir.queue_bulk('x', ARRAY['09121234567'], priority => 6::smallint);
+ALTER TABLE sms_ir.outbox DROP CONSTRAINT no_lane_eight;
+SELECT count(*) AS lane_eight FROM sms_ir.queue_bulk('x', ARRAY['09121234567'], priority => 8::smallint);
 
 ------------------------------------------------------------------------
 -- logical templates

@@ -16,30 +16,24 @@ use Time::HiRes qw(time sleep);
 use SmsIrTest;
 
 my $mock = start_mock();
-my $node = PostgreSQL::Test::Cluster->new('routing');
-$node->init;
+my $node = new_sms_node('routing', $mock, qq{
+sms_ir.retry_max_delay = '300ms'
+sms_ir.connect_timeout = '1s'
+sms_ir.breaker_failures = 3
+sms_ir.breaker_cooldown = '2s'
+}, no_extension => 1);
+# a second account needs a restart (sms_ir.accounts is a postmaster setting)
 my $key = secret_file($node, 'api_key', 'test-key');
 $node->append_conf(
 	'postgresql.conf', qq{
-shared_preload_libraries = 'sms_ir'
-sms_ir.base_url = '$mock->{url}'
-sms_ir.api_key = 'file:$key'
-sms_ir.line_number = '30004505000017'
-sms_ir.retry_base_delay = '100ms'
-sms_ir.retry_max_delay = '300ms'
-sms_ir.timeout = '2s'
-sms_ir.connect_timeout = '1s'
 sms_ir.accounts = 'backup'
 sms_ir.backup_provider = 'smsafzar'
 sms_ir.backup_base_url = '$mock->{url}'
 sms_ir.backup_api_key = 'file:$key'
 sms_ir.backup_line_number = '30004505000017'
 sms_ir.fallback = 'backup'
-sms_ir.breaker_failures = 3
-sms_ir.breaker_cooldown = '2s'
-log_min_messages = log
 });
-$node->start;
+$node->restart;
 
 sub sql { return $node->safe_psql('postgres', $_[0]); }
 
