@@ -5,7 +5,7 @@
  *
  * The breaker: after sms_ir.breaker_failures account-level failures in a
  * row (could not connect, no reply in time, 5xx, 429, try-later codes,
- * credentials, credit), the first within BREAKER_WINDOW_SECS of the last,
+ * credentials, credit), all within BREAKER_WINDOW_SECS of the first,
  * the breaker opens: the account's sends go straight to its fallback (or
  * wait) for sms_ir.breaker_cooldown.  Then one request is let through as a
  * probe (half open); its reply decides: any reply of the provider closes the
@@ -43,7 +43,7 @@ typedef struct AccountHealth
 	slock_t		mutex;
 	BreakerState state;
 	int			failures;		/* consecutive account-level failures */
-	TimestampTz last_failure_at;
+	TimestampTz first_failure_at;	/* of the current streak */
 	TimestampTz opened_at;
 	TimestampTz probe_at;		/* half open: when the probe started */
 	char		last_error[ACCOUNT_ERROR_LEN];
@@ -161,11 +161,13 @@ sms_breaker_report(const SmsAccount *account, bool account_failure, const char *
 	}
 	else
 	{
+		/* a streak counts within BREAKER_WINDOW_SECS of its first failure */
 		if (h->failures > 0 &&
-			TimestampDifferenceExceeds(h->last_failure_at, now, BREAKER_WINDOW_SECS * 1000))
+			TimestampDifferenceExceeds(h->first_failure_at, now, BREAKER_WINDOW_SECS * 1000))
 			h->failures = 0;
+		if (h->failures == 0)
+			h->first_failure_at = now;
 		h->failures++;
-		h->last_failure_at = now;
 		if (h->state == BREAKER_HALF_OPEN ||
 			(h->state == BREAKER_CLOSED && h->failures >= sms_ir_breaker_failures))
 		{
