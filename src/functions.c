@@ -112,28 +112,9 @@ perform(const SmsProvider *provider, const SmsArgs *args, SmsConfig *cfg, SmsRep
 	finish_call(provider, args, &call, reply);
 }
 
-/* Build, perform and parse one request; raises on any failure. */
-static void
-execute(const SmsProvider *provider, const SmsArgs *args, SmsReply *reply)
-{
-	SmsConfig	cfg;
-
-	checked_config(provider, &cfg);
-	perform(provider, args, &cfg, reply);
-	if (sms_token_refresh_helps(provider, &cfg, reply->err.cls))
-	{
-		/* the token expired or was revoked: fetch a new one, retry once */
-		sms_token_forget();
-		checked_config(provider, &cfg);
-		perform(provider, args, &cfg, reply);
-	}
-	if (reply->err.cls != SMS_OK)
-		sms_raise_error(provider, &reply->err);
-}
-
 /*
- * execute() through the current account, without raising for what is the
- * account's fault: settings that cannot be used come back as an SMS_ERR_AUTH
+ * Build, perform and parse one request through the current account, without
+ * raising for what is the account's fault: settings that cannot be used come back as an SMS_ERR_AUTH
  * error (*config_problem set), provider errors in reply->err.  Query cancel
  * and out-of-memory still raise.
  */
@@ -167,6 +148,23 @@ execute_try(const SmsProvider *provider, const SmsArgs *args, SmsReply *reply,
 			return;
 		perform(provider, args, &cfg, reply);
 	}
+}
+
+/* execute_try(), raising on any failure (the settings' own error first). */
+static void
+execute(const SmsProvider *provider, const SmsArgs *args, SmsReply *reply)
+{
+	bool		config_problem;
+
+	execute_try(provider, args, reply, &config_problem);
+	if (config_problem)
+	{
+		SmsConfig	cfg;
+
+		checked_config(provider, &cfg); /* raises what is wrong with them */
+	}
+	if (reply->err.cls != SMS_OK)
+		sms_raise_error(provider, &reply->err);
 }
 
 /* execute_try() through `account`; true if its settings cannot be used. */
@@ -277,7 +275,7 @@ execute_with_failover(const SmsArgs *in, const SmsLogicalTemplate *tmpl, SmsRepl
 						   own->name),
 				 errhint("See sms_ir.account_status(); the breaker lets a probe through after sms_ir.breaker_cooldown.")));
 	if (first_is_config)
-		raise_config_problem(first_account);	/* the same error as without failover */
+		raise_config_problem(first_account);	/* the same error as execute() raises */
 	sms_raise_error(sms_account_provider(first_account), &first_error);
 	return NULL;				/* keep compiler quiet */
 }
