@@ -140,6 +140,8 @@ sub secret_file
 
 # A started cluster with sms_ir preloaded and pointed at $mock; the
 # extension is created in database "postgres" (the worker's database).
+# backup_line => LINE adds account "backup" (smsafzar, that line) as the
+# default account's fallback.
 sub new_sms_node
 {
 	my ($name, $mock, $extra_conf, %opts) = @_;
@@ -160,7 +162,15 @@ sms_ir.timeout = '2s'
 # fault tests count every retry: no circuit breaker unless a test sets one (t/015)
 sms_ir.breaker_failures = 1000
 log_min_messages = log
-} . ($extra_conf // ''));
+} . (defined $opts{backup_line} ? qq{
+# account "backup": smsafzar on the same mock, the default account's fallback
+sms_ir.accounts = 'backup'
+sms_ir.backup_provider = 'smsafzar'
+sms_ir.backup_base_url = '$mock->{url}'
+sms_ir.backup_api_key = 'file:$key_file'
+sms_ir.backup_line_number = '$opts{backup_line}'
+sms_ir.fallback = 'backup'
+} : '') . ($extra_conf // ''));
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION sms_ir')
 	  unless $opts{no_extension};

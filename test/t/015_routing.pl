@@ -21,19 +21,7 @@ sms_ir.retry_max_delay = '300ms'
 sms_ir.connect_timeout = '1s'
 sms_ir.breaker_failures = 3
 sms_ir.breaker_cooldown = '2s'
-}, no_extension => 1);
-# a second account needs a restart (sms_ir.accounts is a postmaster setting)
-my $key = secret_file($node, 'api_key', 'test-key');
-$node->append_conf(
-	'postgresql.conf', qq{
-sms_ir.accounts = 'backup'
-sms_ir.backup_provider = 'smsafzar'
-sms_ir.backup_base_url = '$mock->{url}'
-sms_ir.backup_api_key = 'file:$key'
-sms_ir.backup_line_number = '30004505000017'
-sms_ir.fallback = 'backup'
-});
-$node->restart;
+}, no_extension => 1, backup_line => '30004505000017');
 
 sub sql { return $node->safe_psql('postgres', $_[0]); }
 

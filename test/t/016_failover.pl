@@ -26,33 +26,17 @@ use Time::HiRes qw(time sleep);
 use SmsIrTest;
 
 my $mock = start_mock();
-my $node = PostgreSQL::Test::Cluster->new('failover');
-$node->init;
-my $key = secret_file($node, 'api_key', 'test-key');
-# breaker_failures starts high so that parts 1-3 each see sms.ir tried
-# once; part 4 lowers it.  The backup's line (10001000) differs from the
-# default's so that its requests show which account's settings they used.
-$node->append_conf(
-	'postgresql.conf', qq{
-shared_preload_libraries = 'sms_ir'
-sms_ir.base_url = '$mock->{url}'
-sms_ir.api_key = 'file:$key'
-sms_ir.line_number = '30004505000017'
-sms_ir.retry_base_delay = '100ms'
+# breaker_failures stays high (new_sms_node) so that parts 1-3 each see
+# sms.ir tried once; part 4 lowers it.  The backup's line (10001000) differs
+# from the default's so that its requests show which account's settings
+# they used.
+my $node = new_sms_node('failover', $mock, qq{
 sms_ir.retry_max_delay = '300ms'
 sms_ir.timeout = '1s'
 sms_ir.connect_timeout = '1s'
-sms_ir.accounts = 'backup'
-sms_ir.backup_provider = 'smsafzar'
-sms_ir.backup_base_url = '$mock->{url}'
-sms_ir.backup_api_key = 'file:$key'
-sms_ir.backup_line_number = '10001000'
-sms_ir.fallback = 'backup'
-sms_ir.breaker_failures = 1000
 sms_ir.breaker_cooldown = '2s'
-log_min_messages = log
-});
-$node->start;
+}, no_extension => 1, backup_line => '10001000');
+my $key = $node->basedir . '/secrets/api_key';    # new_sms_node's secret file
 
 sub sql { return $node->safe_psql('postgres', $_[0]); }
 
