@@ -189,3 +189,65 @@ DROP FUNCTION sms_ir.queue_verify(text, bigint, jsonb, timestamptz, text);
 DROP FUNCTION sms_ir.queue_template(text, text, jsonb, text, timestamptz, text);
 DROP FUNCTION sms_ir.queue_bulk(text, text[], text, timestamptz, text);
 DROP FUNCTION sms_ir.queue_like_to_like(text[], text[], text, timestamptz, text);
+
+-- ===========================================================================
+-- Guard rails: suppression, opt-out, throttles, quiet hours (issue 11).
+-- (section owned by the guard-rails work; see src/suppression.c,
+-- src/throttle.c, src/quiet_hours.c)
+-- ===========================================================================
+
+-- A bulk or like-to-like row whose every recipient is suppressed ends
+-- 'suppressed' with no request.
+ALTER TYPE sms_ir.outbox_status ADD VALUE 'suppressed';
+
+-- Mobiles marketing sends (bulk, like-to-like) skip: opted out by an
+-- inbound "11", blacklisted by the operator, or suppressed by hand.
+-- Verify and template sends ignore it.
+CREATE TABLE sms_ir.suppression (
+  mobile     text PRIMARY KEY CONSTRAINT suppression_mobile_check CHECK (mobile ~ '^09[0-9]{9}$'),
+  reason     text NOT NULL CONSTRAINT suppression_reason_check CHECK (reason <> ''),
+  source     text,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE sms_ir.suppression IS
+  'Mobiles bulk and like-to-like sends skip (reason: opt-out, blacklist, manual, ...); normalized 09xxxxxxxxx';
+SELECT pg_catalog.pg_extension_config_dump('sms_ir.suppression', '');
+REVOKE ALL ON TABLE sms_ir.suppression FROM PUBLIC;
+
+-- true when the mobile was not suppressed before (an existing entry keeps
+-- its reason); the mobile is normalized, a bad one is 22023.
+CREATE FUNCTION sms_ir.suppress(mobile text, reason text DEFAULT 'manual')
+  RETURNS boolean
+  LANGUAGE sql VOLATILE STRICT SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+    WITH added AS (
+      INSERT INTO sms_ir.suppression (mobile, reason, source)
+      VALUES (sms_ir.normalize_mobile(suppress.mobile), suppress.reason, 'sql:' || session_user)
+      ON CONFLICT ON CONSTRAINT suppression_pkey DO NOTHING
+      RETURNING 1)
+    SELECT count(*) > 0 FROM added
+  $$;
+COMMENT ON FUNCTION sms_ir.suppress(text, text) IS
+  'Stop bulk and like-to-like sends to a mobile; true if it was not suppressed already';
+
+-- true when the mobile was suppressed (for any reason).
+CREATE FUNCTION sms_ir.unsuppress(mobile text)
+  RETURNS boolean
+  LANGUAGE sql VOLATILE STRICT SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+    WITH removed AS (
+      DELETE FROM sms_ir.suppression s
+       WHERE s.mobile = sms_ir.normalize_mobile(unsuppress.mobile)
+      RETURNING 1)
+    SELECT count(*) > 0 FROM removed
+  $$;
+COMMENT ON FUNCTION sms_ir.unsuppress(text) IS
+  'Let bulk and like-to-like sends reach a mobile again; true if it was suppressed';
+REVOKE ALL ON FUNCTION sms_ir.suppress(text, text), sms_ir.unsuppress(text) FROM PUBLIC;
+
+-- ===========================================================================
+-- Inbound messages, stored (issue 11).
+-- (section owned by the inbox work; see src/worker_inbox.c)
+-- ===========================================================================

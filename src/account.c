@@ -17,6 +17,8 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/guc.h"
@@ -211,6 +213,11 @@ define_account(const char *name)
 	DefineCustomStringVariable(psprintf("sms_ir.%s_allowed_roles", name),
 							   psprintf("Roles whose members may use account %s (empty: any).", name),
 							   NULL, a->allowed_roles, "", PGC_SUSET, 0, NULL, NULL, NULL);
+	a->daily_limit = palloc0(sizeof(int));
+	DefineCustomIntVariable(psprintf("sms_ir.%s_daily_limit", name),
+							psprintf("Messages account %s may send per calendar day in sms_ir.timezone (0 = no limit).", name),
+							"Past it, synchronous sends are refused and the worker holds the account's rows.",
+							a->daily_limit, 0, 0, INT_MAX, PGC_SIGHUP, 0, NULL, NULL, NULL);
 	MemoryContextSwitchTo(old);
 }
 
@@ -232,6 +239,7 @@ sms_accounts_define_gucs(void)
 	def->base_url = &sms_ir_base_url;
 	def->fallback = &default_fallback;
 	def->allowed_roles = NULL;
+	def->daily_limit = &sms_ir_daily_limit;
 
 	DefineCustomStringVariable("sms_ir.account",
 							   "Account of this session's sends and of the rows it queues.",

@@ -42,6 +42,7 @@ typedef struct SmsAccount
 	char	  **base_url;
 	char	  **fallback;		/* account name, "" = none */
 	char	  **allowed_roles;	/* NULL for default: any role */
+	int		   *daily_limit;	/* messages per calendar day, 0 = none */
 } SmsAccount;
 
 extern int	sms_naccounts;

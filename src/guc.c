@@ -12,6 +12,7 @@
 
 #include "miscadmin.h"
 #include "utils/guc.h"
+#include "pgtime.h"
 #include "utils/memutils.h"
 
 #include "guc.h"
@@ -48,6 +49,20 @@ int			sms_ir_breaker_failures = 5;
 int			sms_ir_breaker_cooldown_ms = 30000;
 int			sms_ir_otp_valid_for_s = 5 * 60;
 
+SmsRateSetting sms_ir_recipient_limit = {5, 10 * 60};
+SmsRateSetting sms_ir_prefix_limit = {0, 0};
+int			sms_ir_daily_limit = 0;
+SmsQuietHours sms_ir_quiet_hours = {0, 0};
+pg_tz	   *sms_ir_timezone = NULL;
+int			sms_ir_inbox_poll_s = 60;
+
+static char *recipient_limit_setting = NULL;
+static char *prefix_limit_setting = NULL;
+static char *quiet_hours_setting = NULL;
+static char *timezone_setting = NULL;
+
+#define MINUTES_PER_DAY (24 * 60)
+
 static const struct config_enum_entry guarantee_options[] = {
 	{"at_least_once", SMS_AT_LEAST_ONCE, false},
 	{"at_most_once", SMS_AT_MOST_ONCE, false},
@@ -74,6 +89,165 @@ sms_provider_guc_options(void)
 }
 
 #define SECRET_FLAGS (GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE)
+
+/*
+ * "N/interval" (a throttle): N messages within the interval, which takes
+ * the units of a time setting ("10min", "1h", "30s"; a bare number is
+ * seconds).  "0" or "" turns the throttle off.
+ */
+static bool
+check_rate(char **newval, void **extra, GucSource source)
+{
+	const char *value = *newval;
+	const char *slash;
+	char	   *count_text;
+	int			count;
+	int			window_s;
+	const char *hint = NULL;
+	SmsRateSetting *parsed;
+
+	while (*value == ' ')
+		value++;
+	if (value[0] == '\0' || strcmp(value, "0") == 0)
+		count = window_s = 0;
+	else
+	{
+		slash = strchr(value, '/');
+		if (slash == NULL)
+		{
+			GUC_check_errdetail("A throttle is \"N/interval\", such as \"5/10min\", or \"0\" for none.");
+			return false;
+		}
+		count_text = pnstrdup(value, slash - value);
+		if (!parse_int(count_text, &count, 0, NULL) || count < 0)
+		{
+			GUC_check_errdetail("The count \"%s\" is not a whole number of messages.", count_text);
+			return false;
+		}
+		if (!parse_int(slash + 1, &window_s, GUC_UNIT_S, &hint) || window_s < 1)
+		{
+			GUC_check_errdetail("The interval \"%s\" is not a time of at least 1s (use a unit: s, min, h, d).",
+								slash + 1);
+			return false;
+		}
+		if (count == 0)
+			window_s = 0;
+	}
+	parsed = malloc(sizeof(SmsRateSetting));	/* GUC extras are free()d by guc.c */
+	if (parsed == NULL)
+		return false;
+	parsed->count = count;
+	parsed->window_s = window_s;
+	*extra = parsed;
+	return true;
+}
+
+static void
+assign_recipient_limit(const char *newval, void *extra)
+{
+	sms_ir_recipient_limit = *(SmsRateSetting *) extra;
+}
+
+static void
+assign_prefix_limit(const char *newval, void *extra)
+{
+	sms_ir_prefix_limit = *(SmsRateSetting *) extra;
+}
+
+/* "HH:MM" -> minutes after midnight; false unless 00:00..24:00 */
+static bool
+parse_clock(const char *text, int *minutes)
+{
+	int			h,
+				m,
+				used = 0;
+
+	if (sscanf(text, "%2d:%2d%n", &h, &m, &used) != 2 || text[used] != '\0' ||
+		h < 0 || m < 0 || m > 59 || h * 60 + m > MINUTES_PER_DAY)
+		return false;
+	*minutes = h * 60 + m;
+	return true;
+}
+
+/* "HH:MM-HH:MM" (may cross midnight); "" is off */
+static bool
+check_quiet_hours(char **newval, void **extra, GucSource source)
+{
+	SmsQuietHours q = {0, 0};
+	SmsQuietHours *parsed;
+	char	   *text = pstrdup(*newval);
+	char	   *dash;
+
+	if (text[0] != '\0')
+	{
+		/* spaces around the times do not matter */
+		char	   *w = text;
+
+		for (char *r = text; *r; r++)
+			if (*r != ' ')
+				*w++ = *r;
+		*w = '\0';
+		dash = strchr(text, '-');
+		if (dash == NULL)
+		{
+			GUC_check_errdetail("Quiet hours are \"HH:MM-HH:MM\" in sms_ir.timezone, such as \"22:00-08:00\".");
+			return false;
+		}
+		*dash = '\0';
+		if (!parse_clock(text, &q.start_min) || !parse_clock(dash + 1, &q.end_min))
+		{
+			GUC_check_errdetail("\"%s\" is not two times of day between 00:00 and 24:00.", *newval);
+			return false;
+		}
+		q.start_min %= MINUTES_PER_DAY;
+		q.end_min %= MINUTES_PER_DAY;
+		if (q.start_min == q.end_min)
+		{
+			GUC_check_errdetail("The window \"%s\" starts where it ends; use an empty string for no quiet hours.",
+								*newval);
+			return false;
+		}
+	}
+	parsed = malloc(sizeof(SmsQuietHours));	/* GUC extras are free()d by guc.c */
+	if (parsed == NULL)
+		return false;
+	*parsed = q;
+	*extra = parsed;
+	return true;
+}
+
+static void
+assign_quiet_hours(const char *newval, void *extra)
+{
+	sms_ir_quiet_hours = *(SmsQuietHours *) extra;
+}
+
+/* a time zone name PostgreSQL knows (pg_tzset caches what it loads) */
+static bool
+check_timezone(char **newval, void **extra, GucSource source)
+{
+	pg_tz	   *tz = pg_tzset(*newval);
+	pg_tz	  **parsed;
+
+	if (tz == NULL)
+	{
+		GUC_check_errdetail("\"%s\" is not a time zone name PostgreSQL knows, such as \"Asia/Tehran\".",
+							*newval);
+		return false;
+	}
+	parsed = malloc(sizeof(pg_tz *));	/* GUC extras are free()d by guc.c */
+	if (parsed == NULL)
+		return false;
+	*parsed = tz;
+	*extra = parsed;
+	return true;
+}
+
+static void
+assign_timezone(const char *newval, void *extra)
+{
+	sms_ir_timezone = *(pg_tz **) extra;
+}
 
 void
 sms_ir_define_gucs(void)
@@ -308,6 +482,50 @@ sms_ir_define_gucs(void)
 							"A queue function's valid_for argument overrides it; bulk rows never expire by default.",
 							&sms_ir_otp_valid_for_s,
 							5 * 60, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("sms_ir.recipient_limit",
+							   "Most verify and template messages to one mobile within an interval (\"N/interval\", \"0\" = none).",
+							   "Counted across sessions, the synchronous and the queued paths; the next one is refused with SQLSTATE 53400.",
+							   &recipient_limit_setting, "5/10min",
+							   PGC_SIGHUP, 0,
+							   check_rate, assign_recipient_limit, NULL);
+
+	DefineCustomStringVariable("sms_ir.prefix_limit",
+							   "Most verify and template messages to mobiles sharing their first 7 digits within an interval (\"0\" = none).",
+							   "Stops pumping through sequential numbers; refused with SQLSTATE 53400.",
+							   &prefix_limit_setting, "0",
+							   PGC_SIGHUP, 0,
+							   check_rate, assign_prefix_limit, NULL);
+
+	DefineCustomIntVariable("sms_ir.daily_limit",
+							"Messages the default account may send per calendar day in sms_ir.timezone (0 = no limit).",
+							"Past it, synchronous sends are refused and the worker holds the account's rows.",
+							&sms_ir_daily_limit,
+							0, 0, INT_MAX,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("sms_ir.quiet_hours",
+							   "Daily window in which bulk and like-to-like messages are held (\"HH:MM-HH:MM\", empty = none).",
+							   "Queued rows due inside it wait for its end; synchronous bulk sends are refused. OTPs are never held.",
+							   &quiet_hours_setting, "",
+							   PGC_SIGHUP, 0,
+							   check_quiet_hours, assign_quiet_hours, NULL);
+
+	DefineCustomStringVariable("sms_ir.timezone",
+							   "Time zone of sms_ir.quiet_hours and of the daily limits' calendar day.",
+							   NULL,
+							   &timezone_setting, "Asia/Tehran",
+							   PGC_SIGHUP, 0,
+							   check_timezone, assign_timezone, NULL);
+
+	DefineCustomIntVariable("sms_ir.inbox_poll",
+							"How often the worker stores new received messages in sms_ir.inbox (0 = never).",
+							"Every account whose provider lists received messages is polled; opt-out replies act on sms_ir.suppression.",
+							&sms_ir_inbox_poll_s,
+							60, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_S,
 							NULL, NULL, NULL);
 

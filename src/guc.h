@@ -44,6 +44,30 @@ extern int	sms_ir_breaker_failures;
 extern int	sms_ir_breaker_cooldown_ms;
 extern int	sms_ir_otp_valid_for_s;
 
+/* guard rails */
+
+/* "N/interval": at most `count` messages within `window_s` (count 0 = off) */
+typedef struct SmsRateSetting
+{
+	int			count;
+	int			window_s;
+} SmsRateSetting;
+
+/* "HH:MM-HH:MM" in sms_ir.timezone, minutes after midnight (off: start == end) */
+typedef struct SmsQuietHours
+{
+	int			start_min;
+	int			end_min;
+} SmsQuietHours;
+
+extern SmsRateSetting sms_ir_recipient_limit;
+extern SmsRateSetting sms_ir_prefix_limit;
+extern int	sms_ir_daily_limit;
+extern SmsQuietHours sms_ir_quiet_hours;
+/* sms_ir.timezone, loaded (never NULL once the settings are defined) */
+extern struct pg_tz *sms_ir_timezone;
+extern int	sms_ir_inbox_poll_s;
+
 struct config_enum_entry;
 /* sms_ir.provider's (and sms_ir.N_provider's) options: the registry */
 extern const struct config_enum_entry *sms_provider_guc_options(void);
