@@ -8,6 +8,7 @@ OBJS = src/sms_ir.o src/guc.o src/mobile.o src/parts.o src/args.o src/json.o src
        src/provider.o src/provider_registry.o src/provider_rest.o src/secret.o src/reply.o src/provider_smsir.o src/provider_smsafzar.o src/soap.o \
        src/provider_mediapayamak.o \
        src/provider_smsir_legacy.o src/token.o src/account.o src/breaker.o src/template.o \
+       src/calendar.o src/throttle.o src/suppression.o \
        src/functions.o src/payload.o \
        src/outbox.o src/launcher.o src/worker.o src/worker_pipeline.o src/worker_delivery.o \
        src/worker_config.o src/outbox_store.o

@@ -88,12 +88,12 @@ REVOKE ALL ON TABLE sms_ir.template FROM PUBLIC;
 CREATE FUNCTION sms_ir.account_status(
     OUT account text, OUT provider text, OUT breaker text, OUT consecutive_failures int,
     OUT last_error text, OUT last_error_at timestamptz, OUT sent bigint, OUT failed bigint,
-    OUT fallback text)
+    OUT fallback text, OUT sent_today bigint, OUT daily_limit int, OUT daily_state text)
   RETURNS SETOF record
   AS 'MODULE_PATHNAME', 'sms_account_status'
   LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION sms_ir.account_status() IS
-  'Each account: provider, circuit breaker (closed, open, half_open), consecutive failures, last error, sent and failed since server start, fallback';
+  'Each account: provider, circuit breaker (closed, open, half_open), consecutive failures, last error, sent and failed since server start, fallback, messages sent today against its daily limit (daily_state: ok or over daily limit)';
 REVOKE ALL ON FUNCTION sms_ir.account_status() FROM PUBLIC;
 
 -- The queue functions gain priority and valid_for.  New signatures are new
@@ -246,6 +246,16 @@ CREATE FUNCTION sms_ir.unsuppress(mobile text)
 COMMENT ON FUNCTION sms_ir.unsuppress(text) IS
   'Let bulk and like-to-like sends reach a mobile again; true if it was suppressed';
 REVOKE ALL ON FUNCTION sms_ir.suppress(text, text), sms_ir.unsuppress(text) FROM PUBLIC;
+
+-- When the quiet window holding `at` ends (NULL outside it): the time a
+-- bulk row due at `at` is sent.  NULL window / zone: the current settings.
+CREATE FUNCTION sms_ir.quiet_hours_end(at timestamptz, quiet_hours text DEFAULT NULL,
+                                       timezone text DEFAULT NULL)
+  RETURNS timestamptz
+  AS 'MODULE_PATHNAME', 'sms_quiet_hours_end'
+  LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION sms_ir.quiet_hours_end(timestamptz, text, text) IS
+  'End of the quiet-hours window holding a time (NULL outside it): when a bulk row due then is sent';
 
 -- ===========================================================================
 -- Inbound messages, stored (issue 11).

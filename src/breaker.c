@@ -33,6 +33,7 @@
 #include "breaker.h"
 #include "guc.h"
 #include "provider.h"
+#include "throttle.h"
 
 /* failures further apart than this do not add up */
 #define BREAKER_WINDOW_SECS 30
@@ -201,7 +202,7 @@ static const char *const state_names[] = {
 	[BREAKER_HALF_OPEN] = "half_open",
 };
 
-#define ACCOUNT_STATUS_COLS 9
+#define ACCOUNT_STATUS_COLS 12
 
 /* sms_ir.account_status(): one row per account. */
 PG_FUNCTION_INFO_V1(sms_account_status);
@@ -219,6 +220,8 @@ sms_account_status(PG_FUNCTION_ARGS)
 		Datum		values[ACCOUNT_STATUS_COLS];
 		bool		nulls[ACCOUNT_STATUS_COLS];
 		const char *fallback = *a->fallback;
+		int64		sent_today;
+		int			daily_limit;
 
 		SpinLockAcquire(&h->mutex);
 		memcpy(&snap, h, sizeof(snap));
@@ -236,6 +239,13 @@ sms_account_status(PG_FUNCTION_ARGS)
 		values[7] = Int64GetDatum(snap.failed);
 		nulls[8] = fallback == NULL || fallback[0] == '\0';
 		values[8] = nulls[8] ? (Datum) 0 : CStringGetTextDatum(fallback);
+		sms_daily_status(a, &sent_today, &daily_limit);
+		values[9] = Int64GetDatum(sent_today);
+		nulls[10] = daily_limit == 0;
+		values[10] = Int32GetDatum(daily_limit);
+		/* the worker holds the account's rows until the day turns */
+		values[11] = CStringGetTextDatum(daily_limit > 0 && sent_today >= daily_limit ?
+										 "over daily limit" : "ok");
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

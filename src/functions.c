@@ -28,6 +28,9 @@
 #include "secret.h"
 #include "token.h"
 #include "template.h"
+#include "calendar.h"
+#include "suppression.h"
+#include "throttle.h"
 
 /* Error context for multi-request sends: what was already sent. */
 typedef struct SendProgress
@@ -150,13 +153,20 @@ execute_try(const SmsProvider *provider, const SmsArgs *args, SmsReply *reply,
 	}
 }
 
-/* execute_try(), raising on any failure (the settings' own error first). */
-static void
-execute(const SmsProvider *provider, const SmsArgs *args, SmsReply *reply)
+/* Did the provider send it, or may it have?  Then it counts against the limits. */
+static bool
+counts_as_sent(const SmsReply *reply)
 {
-	bool		config_problem;
+	return reply->err.cls == SMS_OK || reply->err.maybe_sent;
+}
 
-	execute_try(provider, args, reply, &config_problem);
+/*
+ * Raise a failed execute_try()'s error: what is wrong with the settings
+ * first, else the provider's.
+ */
+static void
+raise_failure(const SmsProvider *provider, SmsReply *reply, bool config_problem)
+{
 	if (config_problem)
 	{
 		SmsConfig	cfg;
@@ -165,6 +175,34 @@ execute(const SmsProvider *provider, const SmsArgs *args, SmsReply *reply)
 	}
 	if (reply->err.cls != SMS_OK)
 		sms_raise_error(provider, &reply->err);
+}
+
+/* execute_try(), raising on any failure (the settings' own error first). */
+static void
+execute(const SmsProvider *provider, const SmsArgs *args, SmsReply *reply)
+{
+	bool		config_problem;
+
+	execute_try(provider, args, reply, &config_problem);
+	raise_failure(provider, reply, config_problem);
+}
+
+/*
+ * execute() of a send through the session's account, counted against its
+ * daily limit (53400 before any request when it would pass it).
+ */
+static void
+execute_send(const SmsProvider *provider, const SmsArgs *args, SmsReply *reply)
+{
+	const SmsAccount *account = sms_account_current();
+	bool		config_problem;
+
+	if (!sms_daily_take(account, args->nmobiles))
+		sms_daily_refuse(account, args->nmobiles);
+	execute_try(provider, args, reply, &config_problem);
+	if (!counts_as_sent(reply))
+		sms_daily_give_back(account, args->nmobiles);
+	raise_failure(provider, reply, config_problem);
 }
 
 /* execute_try() through `account`; true if its settings cannot be used. */
@@ -214,7 +252,8 @@ raise_config_problem(const SmsAccount *account)
  * message rejection at once.  Returns the account that sent it.
  */
 static const SmsAccount *
-execute_with_failover(const SmsArgs *in, const SmsLogicalTemplate *tmpl, SmsReply *reply)
+execute_with_failover(const SmsArgs *in, const SmsLogicalTemplate *tmpl, int throttle_mark,
+					  SmsReply *reply)
 {
 	const SmsAccount *own = sms_account_current();
 	const SmsAccount *account = own;
@@ -239,10 +278,26 @@ execute_with_failover(const SmsArgs *in, const SmsLogicalTemplate *tmpl, SmsRepl
 			sms_template_route(tmpl, account, in, &args);
 		if (usable && account != own && !sms_provider_supports(provider, &args, &hint))
 			usable = false;
-		if (usable && sms_breaker_check(account, &until) != BREAKER_BLOCKED)
+		/* over its daily limit: refused for the session's account, skipped in its chain */
+		if (usable && !sms_daily_take(account, 1))
+		{
+			if (account == own)
+				sms_daily_refuse(account, 1);
+			usable = false;
+		}
+		if (usable && sms_breaker_check(account, &until) == BREAKER_BLOCKED)
+		{
+			sms_daily_give_back(account, 1);
+			usable = false;
+		}
+		if (usable)
 		{
 			bool		config_problem = execute_as(account, &args, reply);
 
+			if (counts_as_sent(reply))
+				sms_throttle_keep(throttle_mark);
+			else
+				sms_daily_give_back(account, 1);
 			if (reply->err.cls == SMS_OK)
 			{
 				sms_breaker_report(account, false, NULL);
@@ -335,8 +390,11 @@ send_concurrently(const SmsProvider *provider, const SmsArgs *all,
 	HttpRunOptions opts;
 	SmsConfig	cfg;
 	int			failed = -1;
+	const SmsAccount *account = sms_account_current();
 
 	checked_config(provider, &cfg);
+	if (!sms_daily_take(account, all->nmobiles))
+		sms_daily_refuse(account, all->nmobiles);
 	for (int i = 0; i < n; i++)
 	{
 		int			off = i * chunk;
@@ -351,7 +409,11 @@ send_concurrently(const SmsProvider *provider, const SmsArgs *all,
 	http_run_in_backend(calls, n, &opts);
 
 	for (int i = 0; i < n; i++)
+	{
 		finish_call(provider, &parts[i], &calls[i], &replies[i]);
+		if (!counts_as_sent(&replies[i]))
+			sms_daily_give_back(account, parts[i].nmobiles);
+	}
 
 	/* results in input order; the successes count before any raise */
 	for (int i = 0; i < n; i++)
@@ -368,6 +430,50 @@ send_concurrently(const SmsProvider *provider, const SmsArgs *all,
 		sms_raise_error(provider, &replies[failed].err);
 }
 
+/*
+ * Marketing sends are not made inside sms_ir.quiet_hours (55000): at the
+ * time they are scheduled for (send_at), else now.
+ */
+static void
+check_quiet_hours(const SmsArgs *all)
+{
+	TimestampTz at = all->send_at > 0 ? time_t_to_timestamptz((pg_time_t) all->send_at) :
+		GetCurrentTimestamp();
+	TimestampTz ends_at;
+
+	if (sms_quiet_now(at, &ends_at))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("bulk messages are not sent during quiet hours"),
+				 errdetail("%s is inside sms_ir.quiet_hours (%02d:%02d-%02d:%02d in %s), which ends at %s.",
+						   all->send_at > 0 ? "The send time" : "Now",
+						   sms_ir_quiet_hours.start_min / 60, sms_ir_quiet_hours.start_min % 60,
+						   sms_ir_quiet_hours.end_min / 60, sms_ir_quiet_hours.end_min % 60,
+						   pg_get_timezone_name(sms_ir_timezone), timestamptz_to_str(ends_at)),
+				 errhint("Queue it with sms_ir.queue_bulk() or sms_ir.queue_like_to_like(): the worker sends it when quiet hours end.")));
+}
+
+/*
+ * Drop the suppressed recipients of a marketing send, with a NOTICE; false
+ * when nobody is left (nothing is sent, no row returned).
+ */
+static bool
+skip_suppressed(SmsArgs *all)
+{
+	int			total = all->nmobiles;
+	int			nsuppressed;
+	char	  **suppressed = sms_suppression_lookup(all, &nsuppressed);
+	int			dropped = sms_suppression_apply(all, suppressed, nsuppressed);
+
+	if (dropped == 0)
+		return true;
+	ereport(NOTICE,
+			(errmsg("%d of %d recipients are suppressed and were skipped", dropped, total),
+			 errdetail(all->nmobiles == 0 ? "Nothing was sent." : "The others are sent."),
+			 errhint("See sms_ir.suppression; sms_ir.unsuppress() lets a mobile receive bulk messages again.")));
+	return all->nmobiles > 0;
+}
+
 /* Shared body of sms_send_bulk and sms_send_like_to_like. */
 static Datum
 send_in_chunks(FunctionCallInfo fcinfo, SmsArgs *all)
@@ -380,6 +486,9 @@ send_in_chunks(FunctionCallInfo fcinfo, SmsArgs *all)
 
 	sms_args_check_supported(provider, all);
 	InitMaterializedSRF(fcinfo, 0);
+	check_quiet_hours(all);
+	if (!skip_suppressed(all))
+		return (Datum) 0;
 
 	progress.done = 0;
 	progress.total = (all->nmobiles + chunk - 1) / chunk;
@@ -401,7 +510,7 @@ send_in_chunks(FunctionCallInfo fcinfo, SmsArgs *all)
 		SmsArgs		part = sms_args_slice(all, off, chunk);
 		SmsReply	reply;
 
-		execute(provider, &part, &reply);
+		execute_send(provider, &part, &reply);
 		put_send_row(rsinfo, &reply, &progress);
 	}
 	error_context_stack = errcb.previous;
@@ -449,7 +558,7 @@ sms_send_verify(PG_FUNCTION_ARGS)
 	sms_args_check_supported(provider, &args);
 
 	InitMaterializedSRF(fcinfo, 0);
-	(void) execute_with_failover(&args, NULL, &reply);
+	(void) execute_with_failover(&args, NULL, sms_throttle_otp(args.mobiles[0]), &reply);
 	values[0] = reply_text(reply.message_ids[0]);
 	if (reply.cost)
 		values[1] = numeric_from_text(reply.cost);
@@ -488,7 +597,8 @@ sms_send_template(PG_FUNCTION_ARGS)
 		sms_args_check_supported(provider, &args);
 
 	InitMaterializedSRF(fcinfo, 0);
-	(void) execute_with_failover(&args, logical ? &tmpl : NULL, &reply);
+	(void) execute_with_failover(&args, logical ? &tmpl : NULL, sms_throttle_otp(args.mobiles[0]),
+								 &reply);
 	nulls[0] = reply.pack_id == NULL;
 	values[0] = reply.pack_id ? reply_text(reply.pack_id) : (Datum) 0;
 	values[1] = reply_text(reply.message_ids[0]);

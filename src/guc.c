@@ -16,6 +16,7 @@
 #include "utils/memutils.h"
 
 #include "guc.h"
+#include "calendar.h"
 #include "account.h"
 #include "provider.h"
 
@@ -60,8 +61,6 @@ static char *recipient_limit_setting = NULL;
 static char *prefix_limit_setting = NULL;
 static char *quiet_hours_setting = NULL;
 static char *timezone_setting = NULL;
-
-#define MINUTES_PER_DAY (24 * 60)
 
 static const struct config_enum_entry guarantee_options[] = {
 	{"at_least_once", SMS_AT_LEAST_ONCE, false},
@@ -154,59 +153,18 @@ assign_prefix_limit(const char *newval, void *extra)
 	sms_ir_prefix_limit = *(SmsRateSetting *) extra;
 }
 
-/* "HH:MM" -> minutes after midnight; false unless 00:00..24:00 */
-static bool
-parse_clock(const char *text, int *minutes)
-{
-	int			h,
-				m,
-				used = 0;
-
-	if (sscanf(text, "%2d:%2d%n", &h, &m, &used) != 2 || text[used] != '\0' ||
-		h < 0 || m < 0 || m > 59 || h * 60 + m > MINUTES_PER_DAY)
-		return false;
-	*minutes = h * 60 + m;
-	return true;
-}
-
 /* "HH:MM-HH:MM" (may cross midnight); "" is off */
 static bool
 check_quiet_hours(char **newval, void **extra, GucSource source)
 {
-	SmsQuietHours q = {0, 0};
+	SmsQuietHours q;
 	SmsQuietHours *parsed;
-	char	   *text = pstrdup(*newval);
-	char	   *dash;
+	char	   *detail = NULL;
 
-	if (text[0] != '\0')
+	if (!sms_quiet_hours_parse(*newval, &q, &detail))
 	{
-		/* spaces around the times do not matter */
-		char	   *w = text;
-
-		for (char *r = text; *r; r++)
-			if (*r != ' ')
-				*w++ = *r;
-		*w = '\0';
-		dash = strchr(text, '-');
-		if (dash == NULL)
-		{
-			GUC_check_errdetail("Quiet hours are \"HH:MM-HH:MM\" in sms_ir.timezone, such as \"22:00-08:00\".");
-			return false;
-		}
-		*dash = '\0';
-		if (!parse_clock(text, &q.start_min) || !parse_clock(dash + 1, &q.end_min))
-		{
-			GUC_check_errdetail("\"%s\" is not two times of day between 00:00 and 24:00.", *newval);
-			return false;
-		}
-		q.start_min %= MINUTES_PER_DAY;
-		q.end_min %= MINUTES_PER_DAY;
-		if (q.start_min == q.end_min)
-		{
-			GUC_check_errdetail("The window \"%s\" starts where it ends; use an empty string for no quiet hours.",
-								*newval);
-			return false;
-		}
+		GUC_check_errdetail("%s", detail);
+		return false;
 	}
 	parsed = malloc(sizeof(SmsQuietHours));	/* GUC extras are free()d by guc.c */
 	if (parsed == NULL)

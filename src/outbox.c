@@ -55,6 +55,7 @@
 #include "payload.h"
 #include "provider.h"
 #include "template.h"
+#include "throttle.h"
 #include "worker.h"
 
 /*
@@ -295,7 +296,11 @@ check_template_send(const SmsAccount *account, const SmsArgs *args)
 		sms_args_check_supported(provider, args);
 }
 
-/* kind + payload of an INSERT validated for `account`, normalized. */
+/*
+ * kind + payload of a plain INSERT validated for `account`, normalized; an
+ * OTP counted against the throttles.  (A queue function counts its rows
+ * itself, after the insert: a duplicate dedupe_key counts nothing.)
+ */
 static Jsonb *
 validated_payload(const SmsAccount *account, const char *kind, Jsonb *payload)
 {
@@ -306,6 +311,8 @@ validated_payload(const SmsAccount *account, const char *kind, Jsonb *payload)
 		check_template_send(account, &args);
 	else
 		sms_args_check_supported(sms_account_provider(account), &args);
+	if (kind_is_otp(args.op))
+		(void) sms_throttle_otp(args.mobiles[0]);
 	return sms_args_to_payload(&args);
 }
 
@@ -844,7 +851,7 @@ direct_insert(const char *kind, Jsonb *payload, TimestampTz send_after,
  */
 static int64
 spi_insert(const char *kind, Jsonb *payload, TimestampTz send_after,
-		   const char *dedupe_key, const QueueOptions *opts)
+		   const char *dedupe_key, const QueueOptions *opts, bool *inserted)
 {
 	/* [routing columns?][with a key: ON CONFLICT] */
 	static SPIPlanPtr insert_plans[2][2];
@@ -889,6 +896,7 @@ spi_insert(const char *kind, Jsonb *payload, TimestampTz send_after,
 	if (SPI_execute_plan(*plan, values, nulls, false, 1) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "could not insert into sms_ir.outbox");
 
+	*inserted = SPI_processed == 1;
 	if (SPI_processed == 1)
 		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	else
@@ -981,10 +989,12 @@ unpin_search_path(SearchPathPin *pin)
  */
 static int64
 enqueue(const char *kind, Jsonb *payload, TimestampTz send_after,
-		const char *dedupe_key, const QueueOptions *opts)
+		const char *dedupe_key, const QueueOptions *opts, bool *inserted)
 {
 	SearchPathPin pin;
 	int64		id = 0;
+
+	*inserted = true;
 
 	pin_search_path(&pin);
 
@@ -994,7 +1004,7 @@ enqueue(const char *kind, Jsonb *payload, TimestampTz send_after,
 	{
 		if (dedupe_key != NULL ||
 			!direct_insert(kind, payload, send_after, opts, &id))
-			id = spi_insert(kind, payload, send_after, dedupe_key, opts);
+			id = spi_insert(kind, payload, send_after, dedupe_key, opts, inserted);
 	}
 	PG_CATCH();
 	{
@@ -1096,13 +1106,19 @@ sms_queue_verify(PG_FUNCTION_ARGS)
 	TimestampTz send_after;
 	QueueOptions opts;
 	SmsArgs		args;
+	int64		id;
+	bool		inserted;
 
 	sms_args_verify_from_call(fcinfo, provider, &args);
 	sms_args_check_supported(provider, &args);
 	send_after = send_after_arg(fcinfo, 3);
 	queue_options(fcinfo, 5, SMS_OP_VERIFY, send_after, account, &opts);
-	PG_RETURN_INT64(enqueue("verify", sms_args_to_payload(&args), send_after,
-							dedupe_arg(fcinfo, 4), &opts));
+	id = enqueue("verify", sms_args_to_payload(&args), send_after,
+				 dedupe_arg(fcinfo, 4), &opts, &inserted);
+	/* a refusal undoes the row with everything else of the statement */
+	if (inserted)
+		(void) sms_throttle_otp(args.mobiles[0]);
+	PG_RETURN_INT64(id);
 }
 
 /* queue_template(recipient, template_id text, parameters, sender, send_after, dedupe_key, priority, valid_for) */
@@ -1115,13 +1131,18 @@ sms_queue_template(PG_FUNCTION_ARGS)
 	TimestampTz send_after;
 	QueueOptions opts;
 	SmsArgs		args;
+	int64		id;
+	bool		inserted;
 
 	sms_args_template_from_call(fcinfo, provider, &args);
 	check_template_send(account, &args);
 	send_after = send_after_arg(fcinfo, 4);
 	queue_options(fcinfo, 6, SMS_OP_TEMPLATE, send_after, account, &opts);
-	PG_RETURN_INT64(enqueue("template", sms_args_to_payload(&args), send_after,
-							dedupe_arg(fcinfo, 5), &opts));
+	id = enqueue("template", sms_args_to_payload(&args), send_after,
+				 dedupe_arg(fcinfo, 5), &opts, &inserted);
+	if (inserted)
+		(void) sms_throttle_otp(args.mobiles[0]);
+	PG_RETURN_INT64(id);
 }
 
 /* Shared body of queue_bulk and queue_like_to_like: one row per chunk. */
@@ -1144,12 +1165,13 @@ queue_in_chunks(FunctionCallInfo fcinfo, const SmsAccount *account, SmsArgs *all
 		SmsArgs		part = sms_args_slice(all, off, chunk);
 		Datum		id;
 		bool		isnull = false;
+		bool		inserted;
 
 		/* row 1 keeps the key; rows 2.. get key#2, key#3, ... */
 		id = Int64GetDatum(enqueue(kind, sms_args_to_payload(&part), send_after,
 								   dedupe_key == NULL || part_no == 1 ? dedupe_key :
 								   psprintf("%s#%d", dedupe_key, part_no),
-								   &opts));
+								   &opts, &inserted));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &id, &isnull);
 	}
 	return (Datum) 0;

@@ -25,6 +25,7 @@ static const char *const status_names[OUTBOX_STATUS_COUNT] = {
 	[OUTBOX_CANCELLED] = "cancelled",
 	[OUTBOX_UNKNOWN] = "unknown",
 	[OUTBOX_EXPIRED] = "expired",
+	[OUTBOX_SUPPRESSED] = "suppressed",
 };
 
 const char *
@@ -43,6 +44,8 @@ typedef enum OutboxStatement
 	STMT_TRACKED,
 	STMT_RECORD_DELIVERY,
 	STMT_PURGE,
+	STMT_SUPPRESS,
+	STMT_RELEASE_HELD,
 	STMT_COUNT
 } OutboxStatement;
 
@@ -85,7 +88,9 @@ typedef struct StatementDef
  * comes up short, at most once per rescan interval (its CLAIM_RESCAN_MS),
  * for rows due before a cursor (a send_after in the past, a long
  * transaction committing late).  The row's logical template (kind
- * template, template_id naming a row of sms_ir.template) comes with it.
+ * template, template_id naming a row of sms_ir.template) comes with it,
+ * and so do a marketing row's suppressed recipients (one primary-key probe
+ * of sms_ir.suppression per recipient).
  */
 #define CLAIM_SQL \
 	"WITH due AS (" \
@@ -109,7 +114,11 @@ typedef struct StatementDef
 	"           (SELECT pg_catalog.jsonb_build_object('body', t.body, 'ids', t.ids)" \
 	"              FROM sms_ir.template t" \
 	"             WHERE o.kind OPERATOR(pg_catalog.=) 'template'" \
-	"               AND t.name OPERATOR(pg_catalog.=) (o.payload OPERATOR(pg_catalog.->>) 'template_id'))"
+	"               AND t.name OPERATOR(pg_catalog.=) (o.payload OPERATOR(pg_catalog.->>) 'template_id'))," \
+	"           (SELECT pg_catalog.array_agg(s.mobile) FROM sms_ir.suppression s" \
+	"             WHERE o.kind OPERATOR(pg_catalog.=) ANY ('{bulk,like_to_like}'::pg_catalog.text[])" \
+	"               AND s.mobile OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT pg_catalog.jsonb_array_elements_text(" \
+	"                     o.payload OPERATOR(pg_catalog.->) 'mobiles'))))"
 
 static const StatementDef statements[STMT_COUNT] = {
 	[STMT_RECOVER] = {
@@ -176,10 +185,25 @@ static const StatementDef statements[STMT_COUNT] = {
 	[STMT_PURGE] = {
 		"DELETE FROM sms_ir.outbox WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
 		" SELECT id FROM sms_ir.outbox"
-		"  WHERE status OPERATOR(pg_catalog.=) ANY ('{sent,failed,cancelled,expired}'::sms_ir.outbox_status[])"
+		"  WHERE status OPERATOR(pg_catalog.=) ANY ('{sent,failed,cancelled,expired,suppressed}'::sms_ir.outbox_status[])"
 		"    AND COALESCE(sent_at, created_at) OPERATOR(pg_catalog.<) $1"
 		"  LIMIT $2 FOR UPDATE SKIP LOCKED))",
 		2, {TIMESTAMPTZOID, INT4OID}
+	},
+	[STMT_SUPPRESS] = {
+		"INSERT INTO sms_ir.suppression (mobile, reason, source)"
+		" SELECT r.mobile, 'blacklist', 'outbox:' OPERATOR(pg_catalog.||) r.id"
+		"   FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.int8[]))"
+		"        AS r(mobile, id)"
+		" ON CONFLICT (mobile) DO NOTHING",
+		2, {TEXTARRAYOID, INT8ARRAYOID}
+	},
+	[STMT_RELEASE_HELD] = {
+		"UPDATE sms_ir.outbox SET next_attempt_at = pg_catalog.now()"
+		" WHERE status OPERATOR(pg_catalog.=) 'queued'::sms_ir.outbox_status"
+		"   AND next_attempt_at OPERATOR(pg_catalog.>) pg_catalog.now()"
+		"   AND pg_catalog.starts_with(last_error, $1)",
+		1, {TEXTOID}
 	},
 };
 
@@ -311,6 +335,30 @@ array_datum(Datum *values, bool *nulls, int n, Oid elemtype)
 											  typlen, typbyval, typalign));
 }
 
+/* Recipients the provider refused as blacklisted: no marketing send goes to them again. */
+static void
+record_blacklisted(const OutboxOutcome *outcomes, int n)
+{
+	Datum	   *mobiles = palloc(sizeof(Datum) * n);
+	Datum	   *ids = palloc(sizeof(Datum) * n);
+	Datum		args[2];
+	int			nblack = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		if (outcomes[i].blacklisted == NULL)
+			continue;
+		mobiles[nblack] = CStringGetTextDatum(outcomes[i].blacklisted);
+		ids[nblack] = Int64GetDatum(outcomes[i].id);
+		nblack++;
+	}
+	if (nblack == 0)
+		return;
+	args[0] = array_datum(mobiles, NULL, nblack, TEXTOID);
+	args[1] = array_datum(ids, NULL, nblack, INT8OID);
+	run(STMT_SUPPRESS, args, NULL, false, 0, SPI_OK_INSERT);
+}
+
 void
 outbox_store_record(const OutboxOutcome *outcomes, int n)
 {
@@ -347,6 +395,17 @@ outbox_store_record(const OutboxOutcome *outcomes, int n)
 	args[4] = array_datum(next_ats, no_next, n, TIMESTAMPTZOID);
 	args[5] = array_datum(unstarted, NULL, n, BOOLOID);
 	run(STMT_RECORD, args, NULL, false, 0, SPI_OK_UPDATE);
+
+	record_blacklisted(outcomes, n);
+}
+
+uint64
+outbox_store_release_held(const char *held_prefix)
+{
+	Datum		arg = CStringGetTextDatum(held_prefix);
+
+	run(STMT_RELEASE_HELD, &arg, NULL, false, 0, SPI_OK_UPDATE);
+	return SPI_processed;
 }
 
 bool

@@ -27,6 +27,7 @@ typedef enum OutboxStatus
 	OUTBOX_CANCELLED,
 	OUTBOX_UNKNOWN,
 	OUTBOX_EXPIRED,
+	OUTBOX_SUPPRESSED,
 	OUTBOX_STATUS_COUNT
 } OutboxStatus;
 
@@ -78,6 +79,7 @@ extern int	outbox_store_claim(int limit, const OutboxCursor *cursors, int lowest
 #define OUTBOX_CLAIM_COL_EXPIRES_AT 8	/* NULL: never */
 #define OUTBOX_CLAIM_COL_PRIORITY 9
 #define OUTBOX_CLAIM_COL_LOGICAL 10		/* {"body","ids"} of its logical template, or NULL */
+#define OUTBOX_CLAIM_COL_SUPPRESSED 11	/* text[] of its suppressed recipients, or NULL */
 
 /* The outcome of one claimed row, for outbox_store_record. */
 typedef struct OutboxOutcome
@@ -88,6 +90,7 @@ typedef struct OutboxOutcome
 	const char *last_error;		/* or NULL to keep */
 	TimestampTz next_at;		/* for OUTBOX_QUEUED */
 	bool		unstarted;		/* never sent: its claim's attempt is given back */
+	const char *blacklisted;	/* a recipient refused as blacklisted (suppressed), or NULL */
 } OutboxOutcome;
 
 /*
@@ -95,6 +98,12 @@ typedef struct OutboxOutcome
  * Raises on failure; the caller runs it in a subtransaction.
  */
 extern void outbox_store_record(const OutboxOutcome *outcomes, int n);
+
+/*
+ * Queued rows held for later whose last_error starts with `held_prefix`
+ * are due now (a limit was raised); returns how many.
+ */
+extern uint64 outbox_store_release_held(const char *held_prefix);
 
 /* The earliest next_attempt_at of a queued row; false if none. */
 extern bool outbox_store_next_due(TimestampTz *due);

@@ -125,6 +125,7 @@ typedef struct SmsError
 	int			retry_after;	/* seconds from Retry-After, -1 if none */
 	bool		retry_next_day; /* a daily limit: try again after Tehran midnight */
 	bool		maybe_sent;		/* a send whose outcome is unknown (hint) */
+	bool		blacklisted;	/* refused: the recipient is on the operators' blacklist */
 } SmsError;
 
 typedef struct SmsDelivery

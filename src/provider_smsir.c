@@ -14,6 +14,9 @@
 #include "provider_rest.h"
 
 /* Meaning and class of sms.ir's reply status codes. */
+/* the reply code of a send refused because the mobile is blacklisted */
+#define SMSIR_CODE_BLACKLIST 115
+
 static const SmsCodeInfo smsir_codes[] = {
 	{0, SMS_ERR_SERVER, "server error"},
 	{10, SMS_ERR_AUTH, "invalid API key"},
@@ -227,6 +230,7 @@ envelope_error(SmsReply *reply, long http_status, bool have_code, int64 code,
 	sms_set_error(reply, cls, (int) http_status, have_code ? codebuf : NULL,
 				  message ? message : (known ? known->meaning : NULL),
 				  known ? psprintf("sms.ir: %s.", known->meaning) : NULL);
+	reply->err.blacklisted = have_code && code == SMSIR_CODE_BLACKLIST;
 }
 
 /* ASP.NET ProblemDetails: {title, status, errors: {field: [msg, ...]}} */

@@ -10,6 +10,7 @@
 #include "breaker.h"
 #include "guc.h"
 #include "secret.h"
+#include "throttle.h"
 #include "worker.h"
 
 PG_MODULE_MAGIC;
@@ -27,5 +28,6 @@ _PG_init(void)
 		sms_ir_preloaded = true;
 		sms_worker_init_preload();
 		sms_breaker_init_preload();
+		sms_throttle_init_preload();
 	}
 }

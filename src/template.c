@@ -22,9 +22,8 @@
 /* longest {placeholder} name */
 #define PLACEHOLDER_MAX 64
 
-/* Owner of sms_ir.template, or InvalidOid when there is no such table. */
-static Oid
-template_table_owner(void)
+Oid
+sms_ir_table_owner(const char *relname)
 {
 	Oid			nsp = get_namespace_oid("sms_ir", true);
 	Oid			relid;
@@ -33,7 +32,7 @@ template_table_owner(void)
 
 	if (!OidIsValid(nsp))
 		return InvalidOid;
-	relid = get_relname_relid("template", nsp);
+	relid = get_relname_relid(relname, nsp);
 	if (!OidIsValid(relid))
 		return InvalidOid;
 	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
@@ -48,7 +47,7 @@ bool
 sms_template_lookup(const char *name, SmsLogicalTemplate *tmpl)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			owner = template_table_owner();
+	Oid			owner = sms_ir_table_owner("template");
 	Oid			save_user;
 	int			save_sec;
 	volatile bool found = false;

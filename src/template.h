@@ -26,6 +26,14 @@ typedef struct SmsLogicalTemplate
  * The row of sms_ir.template named `name`, read as the table's owner; false
  * when there is none (or no such table).
  */
+/*
+ * Owner of table sms_ir.<relname>, or InvalidOid when there is none.  The
+ * extension's own tables are read as their owner (under
+ * SECURITY_RESTRICTED_OPERATION): a role that may send needs no right on
+ * them, and nothing of the caller's runs inside.
+ */
+extern Oid	sms_ir_table_owner(const char *relname);
+
 extern bool sms_template_lookup(const char *name, SmsLogicalTemplate *tmpl);
 
 /* The same from {"body": ..., "ids": ...} (what the worker's claim returns). */

@@ -38,6 +38,7 @@
 #include "guc.h"
 #include "http.h"
 #include "outbox_store.h"
+#include "throttle.h"
 #include "worker.h"
 #include "worker_internal.h"
 
@@ -315,6 +316,66 @@ upkeep(TimestampTz *last_track, TimestampTz *last_purge)
 		*last_purge = GetCurrentTimestamp();
 		purge_old_rows();
 	}
+	sms_throttle_save();
+}
+
+/* What held rows wait for, to notice when it changes. */
+typedef struct GuardRailSettings
+{
+	int			daily_limits[SMS_MAX_ACCOUNTS + 1];
+	SmsQuietHours quiet_hours;
+	pg_tz	   *timezone;
+} GuardRailSettings;
+
+static GuardRailSettings
+guard_rail_settings(void)
+{
+	GuardRailSettings g;
+
+	memset(&g, 0, sizeof(g));
+	for (int i = 0; i < sms_naccounts; i++)
+		g.daily_limits[i] = *sms_accounts[i]->daily_limit;
+	g.quiet_hours = sms_ir_quiet_hours;
+	g.timezone = sms_ir_timezone;
+	return g;
+}
+
+/*
+ * Rows held by a daily limit or quiet hours are due again at once when that
+ * setting changed: a limit raised (or lifted), another window.  They are
+ * held again if it still applies.  True if some row was released.
+ */
+static bool
+release_held(const GuardRailSettings *before)
+{
+	GuardRailSettings now = guard_rail_settings();
+	bool		daily = false;
+	bool		quiet;
+	uint64		n = 0;
+
+	for (int i = 0; i < sms_naccounts; i++)
+		if (now.daily_limits[i] != before->daily_limits[i])
+			daily = true;
+	quiet = now.quiet_hours.start_min != before->quiet_hours.start_min ||
+		now.quiet_hours.end_min != before->quiet_hours.end_min;
+	if (now.timezone != before->timezone)
+		daily = quiet = true;
+	if (!daily && !quiet)
+		return false;
+
+	outbox_store_begin("sms_ir: releasing held rows");
+	if (outbox_store_present())
+	{
+		if (daily)
+			n += outbox_store_release_held(HELD_DAILY_LIMIT);
+		if (quiet)
+			n += outbox_store_release_held(HELD_QUIET_HOURS);
+	}
+	outbox_store_commit();
+	if (n > 0)
+		ereport(LOG,
+				(errmsg("sms_ir worker: " UINT64_FORMAT " held rows are due again after a settings change", n)));
+	return n > 0;
 }
 
 /* Sleep until next_work_at (at most MAX_SLEEP_MS); true if the latch woke us. */
@@ -410,9 +471,13 @@ sms_ir_worker_main(Datum arg)
 			CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 		{
+			GuardRailSettings before = guard_rail_settings();
+
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 			worker_pipeline_forget_settings();
+			if (recovered && release_held(&before))
+				next_work_at = 0;
 		}
 		if (!worker_pipeline_busy())
 			leave_if_database_dropped();

@@ -19,6 +19,14 @@
 /* longest last_error stored in the outbox (cut at a character boundary) */
 #define OUTBOX_ERROR_MAX_BYTES 1000
 
+/*
+ * How a row held back (queued again, no attempt used) says why, in
+ * last_error; the worker makes such rows due at once when the setting that
+ * held them changes (outbox_store_release_held).
+ */
+#define HELD_DAILY_LIMIT "held by the daily limit"
+#define HELD_QUIET_HOURS "held for quiet hours"
+
 /* worker.c */
 extern void worker_set_state(const char *state);
 extern void worker_note_error(const char *text);

@@ -43,11 +43,14 @@
 
 #include "account.h"
 #include "breaker.h"
+#include "calendar.h"
 #include "guc.h"
 #include "mobile.h"
 #include "outbox_store.h"
 #include "payload.h"
+#include "suppression.h"
 #include "template.h"
+#include "throttle.h"
 #include "token.h"
 #include "worker.h"
 #include "worker_internal.h"
@@ -83,6 +86,11 @@ typedef struct OutboxRow
 	uint32		tried;			/* accounts passed in its chain (SMS_ACCOUNT_BIT) */
 	uint32		failed_on;		/* ... of which those that failed it */
 	char	   *first_error;	/* the first account's error, after a failover */
+	char	  **suppressed;		/* a marketing row's suppressed recipients, from its claim */
+	int			nsuppressed;
+	int			skipped;		/* ... of which in its request: not sent to */
+	int			daily_taken;	/* messages taken of `account`'s daily limit */
+	char	   *blacklisted;	/* the recipient the provider refused as blacklisted */
 	bool		failover;		/* judged: send again at once through `account` */
 	const SmsProvider *provider;	/* account's, as built */
 	SmsArgs		args;
@@ -297,6 +305,8 @@ result_json(const OutboxRow *row, const SmsReply *reply)
 		appendStringInfoString(&buf, ",\"status\":");
 		escape_json(&buf, sms_text_valid_utf8(reply->status));
 	}
+	if (row->skipped > 0)
+		appendStringInfo(&buf, ",\"suppressed\":%d", row->skipped);
 	appendStringInfoChar(&buf, '}');
 	return buf.data;
 }
@@ -388,6 +398,15 @@ expired_text(const OutboxRow *row, const char *why)
 					timestamptz_to_str(row->expires_at), why ? ": " : "", why ? why : "");
 }
 
+/* The row's request sent nothing: its account's daily allowance comes back. */
+static void
+give_back_daily(OutboxRow *row)
+{
+	if (row->daily_taken > 0)
+		sms_daily_give_back(row->account, row->daily_taken);
+	row->daily_taken = 0;
+}
+
 /* Decide what a finished (or abandoned) request means for its row. */
 static void
 judge(OutboxRow *row, const SmsError *token_error)
@@ -402,6 +421,8 @@ judge(OutboxRow *row, const SmsError *token_error)
 	row->failover = false;
 	if (token_error == NULL && !row->call.done)
 	{
+		if (!row->call.request_sent)
+			give_back_daily(row);
 		/* stopped by shutdown: unsent rows go back, sent ones stay in flight */
 		row->status = row->call.request_sent ? OUTBOX_SENDING : OUTBOX_QUEUED;
 		row->next_at = GetCurrentTimestamp();
@@ -440,6 +461,7 @@ judge(OutboxRow *row, const SmsError *token_error)
 	if (cls == SMS_ERR_AUTH && row->uses_token && token_error == NULL &&
 		row->attempts < sms_ir_max_attempts)
 	{
+		give_back_daily(row);
 		sms_token_forget_generation(row->token_generation);
 		row->status = OUTBOX_QUEUED;
 		row->next_at = GetCurrentTimestamp();
@@ -455,6 +477,11 @@ judge(OutboxRow *row, const SmsError *token_error)
 	outcome_unknown = token_error == NULL &&
 		sms_outcome_unknown(&reply.err, row->call.request_sent, row->call.status);
 	account_level = sms_error_is_account_level(cls);
+	if (!outcome_unknown)
+		give_back_daily(row);
+	/* one recipient refused as blacklisted: marketing sends skip it from now on */
+	if (reply.err.blacklisted && row->args.nmobiles == 1)
+		row->blacklisted = pstrdup(row->args.mobiles[0]);
 	sms_breaker_report(row->account, account_level, error);
 
 	if (outcome_unknown && sms_ir_delivery_guarantee == SMS_AT_MOST_ONCE)
@@ -600,6 +627,18 @@ take_claimed_row(HeapTuple tup, TupleDesc desc)
 	}
 	account = TextDatumGetCString(SPI_getbinval(tup, desc, OUTBOX_CLAIM_COL_ACCOUNT, &isnull));
 	row->own = row->account = sms_account_by_name(account);
+	d = SPI_getbinval(tup, desc, OUTBOX_CLAIM_COL_SUPPRESSED, &isnull);
+	if (!isnull)
+	{
+		Datum	   *elems;
+		bool	   *elem_nulls;
+
+		deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
+						  &elems, &elem_nulls, &row->nsuppressed);
+		row->suppressed = palloc(sizeof(char *) * Max(row->nsuppressed, 1));
+		for (int i = 0; i < row->nsuppressed; i++)
+			row->suppressed[i] = elem_nulls[i] ? "" : TextDatumGetCString(elems[i]);
+	}
 
 	if (row->attempts > sms_ir_max_attempts)
 	{
@@ -673,6 +712,7 @@ outcome_of(const OutboxRow *row)
 	o.next_at = row->next_at;
 	/* claimed and never tried at all (shutdown): not an attempt */
 	o.unstarted = !row->started && !row->call.done && row->status == OUTBOX_QUEUED;
+	o.blacklisted = row->blacklisted;
 	return o;
 }
 
@@ -945,6 +985,68 @@ route_row(OutboxRow *row)
 }
 
 /*
+ * The row waits, queued again without using an attempt, until `until` --
+ * or ends expired now if that is past its validity.
+ */
+static void
+hold_row(OutboxRow *row, TimestampTz until, char *why)
+{
+	judge_without_request(row, OUTBOX_QUEUED, why);
+	row->next_at = Max(until, GetCurrentTimestamp());
+	if (row_expired(row, row->next_at))
+	{
+		row->status = OUTBOX_EXPIRED;
+		row->last_error = sms_text_clip(expired_text(row, row->last_error),
+										OUTBOX_ERROR_MAX_BYTES);
+		sms_account_count(row->account, 0, 1);
+	}
+}
+
+/*
+ * A marketing row's request goes to its recipients that are not
+ * suppressed; false (the row ends 'suppressed', no request) when none is
+ * left.
+ */
+static bool
+skip_suppressed(OutboxRow *row)
+{
+	MemoryContext old;
+
+	if (row->nsuppressed == 0 || !sms_suppression_applies(sms_kind_op(row->kind)))
+		return true;
+	old = MemoryContextSwitchTo(row->cxt);
+	row->skipped = sms_suppression_apply(&row->args, row->suppressed, row->nsuppressed);
+	if (row->args.nmobiles == 0)
+		judge_without_request(row, OUTBOX_SUPPRESSED,
+							  psprintf("every recipient (%d) is suppressed: nothing was sent",
+									   row->skipped));
+	MemoryContextSwitchTo(old);
+	return row->args.nmobiles > 0;
+}
+
+/*
+ * The row's messages from its account's daily allowance; false (the row
+ * held to the next day) when it has not that many left.
+ */
+static bool
+take_daily(OutboxRow *row)
+{
+	int64		sent;
+	int			limit;
+
+	if (sms_daily_take(row->account, row->args.nmobiles))
+	{
+		row->daily_taken = row->args.nmobiles;
+		return true;
+	}
+	sms_daily_status(row->account, &sent, &limit);
+	hold_row(row, sms_calendar_next_day(GetCurrentTimestamp(), sms_ir_timezone),
+			 psprintf(HELD_DAILY_LIMIT " of account %s: " INT64_FORMAT " of %d messages sent today",
+					  row->account->name, sent, limit));
+	return false;
+}
+
+/*
  * Make a waiting row ready to start: its account (breaker, failover), its
  * request for that account's provider (a logical template routed), the
  * account's settings and session token.  False if the row ended without a
@@ -967,23 +1069,24 @@ build_row(OutboxRow *row, const HttpRunOptions *opts)
 		sms_account_count(row->account, 0, 1);
 		return false;
 	}
+	if (sms_suppression_applies(sms_kind_op(row->kind)) &&
+		sms_quiet_now(GetCurrentTimestamp(), &retry_at))
+	{
+		hold_row(row, retry_at, psprintf(HELD_QUIET_HOURS " until %s", timestamptz_to_str(retry_at)));
+		return false;
+	}
 	if (!pick_account(row, &retry_at))
 	{
 		/* every account that could send it is held by its breaker */
-		judge_without_request(row, OUTBOX_QUEUED,
-							  psprintf("account %s is not used for now: its circuit breaker is open",
-									   row->account->name));
-		row->next_at = Max(retry_at, GetCurrentTimestamp());
-		if (row_expired(row, row->next_at))
-		{
-			row->status = OUTBOX_EXPIRED;
-			row->last_error = sms_text_clip(expired_text(row, row->last_error),
-											OUTBOX_ERROR_MAX_BYTES);
-		}
+		hold_row(row, retry_at,
+				 psprintf("account %s is not used for now: its circuit breaker is open",
+						  row->account->name));
 		return false;
 	}
 
 	if (!route_row(row))
+		return false;
+	if (!skip_suppressed(row) || !take_daily(row))
 		return false;
 
 	ps = worker_configs_get(current_settings(), row->account);
