@@ -486,10 +486,10 @@ static char *
 window_text(int window_s)
 {
 	if (window_s % SECS_PER_HOUR == 0)
-		return psprintf("%d h", window_s / SECS_PER_HOUR);
+		return psprintf("%dh", window_s / SECS_PER_HOUR);
 	if (window_s % SECS_PER_MINUTE == 0)
-		return psprintf("%d min", window_s / SECS_PER_MINUTE);
-	return psprintf("%d s", window_s);
+		return psprintf("%dmin", window_s / SECS_PER_MINUTE);
+	return psprintf("%ds", window_s);
 }
 
 static char *

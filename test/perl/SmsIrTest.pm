@@ -161,6 +161,8 @@ sms_ir.retry_max_delay = '1s'
 sms_ir.timeout = '2s'
 # fault tests count every retry: no circuit breaker unless a test sets one (t/015)
 sms_ir.breaker_failures = 1000
+# drains queue thousands of codes to a few mobiles: no OTP throttle unless a test sets one (t/018)
+sms_ir.recipient_limit = '0'
 log_min_messages = log
 } . (defined $opts{backup_line} ? qq{
 # account "backup": smsafzar on the same mock, the default account's fallback
