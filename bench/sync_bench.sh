@@ -140,7 +140,8 @@ main() {
   sms_mock_start
   sms_cluster_start "sms_ir.base_url = '$SMS_MOCK_URL'
 sms_ir.api_key = 'file:$(sms_secret_file api_key "$API_KEY")'
-sms_ir.line_number = '30004505000017'"
+sms_ir.line_number = '30004505000017'
+sms_ir.recipient_limit = '0'"
   # Not in sms_ir.database_name (postgres): the outbox worker stays idle there
   # instead of competing with the benchmark for the CPU.
   sms_psql -q -c 'CREATE DATABASE sms_ir_bench'
