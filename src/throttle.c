@@ -334,6 +334,8 @@ find_entry(uint64 key, int window_s, TimestampTz now, bool create)
 		e = &shared->entries[(h + p) & (THROTTLE_ENTRIES - 1)];
 		if (e->key == key)
 		{
+			if (e->window_s != window_s && !create)
+				return NULL;	/* counted with another interval since */
 			if (e->window_s != window_s)
 			{
 				/* counted with another interval: start afresh */
