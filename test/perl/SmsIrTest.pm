@@ -161,6 +161,8 @@ sms_ir.retry_max_delay = '1s'
 sms_ir.timeout = '2s'
 # fault tests count every retry: no circuit breaker unless a test sets one (t/015)
 sms_ir.breaker_failures = 1000
+# tests count requests: no inbox polls unless a test sets inbox_poll (t/017)
+sms_ir.inbox_poll = 0
 log_min_messages = log
 } . (defined $opts{backup_line} ? qq{
 # account "backup": smsafzar on the same mock, the default account's fallback
