@@ -11,14 +11,14 @@ OBJS = src/sms_ir.o src/guc.o src/mobile.o src/parts.o src/args.o src/json.o src
        src/calendar.o src/throttle.o src/suppression.o \
        src/functions.o src/payload.o \
        src/outbox.o src/launcher.o src/worker.o src/worker_pipeline.o src/worker_delivery.o \
-       src/worker_config.o src/outbox_store.o
+       src/worker_config.o src/outbox_store.o src/inbound.o src/worker_inbox.o
 DATA = $(wildcard sql/sms_ir--*.sql)
 
 # pg_regress suites (test/sql/NAME.sql + test/expected/NAME.out).  They talk
 # to the mock provider and need the settings of test/regress.conf:
 #   make installcheck                  against the running cluster (README "Tests")
 #   make installcheck REGRESS_INSTANCE=temp   in a throw-away instance (scripts/test.sh)
-REGRESS = setup validation send status errors security inbox provider_smsafzar provider_mediapayamak provider_legacy input_bounds enqueue accounts guard_rails
+REGRESS = setup validation send status errors security inbox provider_smsafzar provider_mediapayamak provider_legacy input_bounds enqueue accounts guard_rails inbound
 REGRESS_OPTS = --inputdir=test --encoding=UTF8 \
 	$(if $(filter temp,$(REGRESS_INSTANCE)),--temp-instance=tmp_check --temp-config=test/regress.conf)
 

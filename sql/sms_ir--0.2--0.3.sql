@@ -261,3 +261,50 @@ COMMENT ON FUNCTION sms_ir.quiet_hours_end(timestamptz, text, text) IS
 -- Inbound messages, stored (issue 11).
 -- (section owned by the inbox work; see src/worker_inbox.c)
 -- ===========================================================================
+
+-- Received messages, each stored once: the worker polls every account whose
+-- provider lists received messages (sms_ir.inbox_poll) and inserts what it
+-- has not stored yet (ON CONFLICT DO NOTHING on the message key), in the
+-- same transaction as the opt-out/opt-in each new message asks for.
+--
+-- message_key names a provider message within its account; the worker
+-- derives it (src/outbox_store.c, STMT_INBOX_STORE):
+--   'id:' || the provider's id, where that id names the message in every
+--          listing the provider has (smsafzar receivedMessageId, MediaPayamak
+--          MessageId);
+--   'text:' || md5 of [sender, receiving line, received unix second, text]
+--          otherwise: sms.ir lists today's messages in receive/live with no
+--          id and older ones in receive/archive with receiveReturnId, so one
+--          message reaches us in both shapes, a day apart.  Two identical
+--          texts from one sender to one line within the same second are one
+--          message here.
+-- (A key column rather than a unique index over the columns: a long text
+-- does not fit a btree entry, and NULLs must compare equal.)
+CREATE TABLE sms_ir.inbox (
+  id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  account     text NOT NULL,
+  provider_id text,
+  received_at timestamptz,
+  sender      text,
+  line_number text,
+  message     text,
+  ingested_at timestamptz NOT NULL DEFAULT now(),
+  message_key text NOT NULL CONSTRAINT inbox_message_key_check CHECK (message_key <> ''),
+  CONSTRAINT inbox_account_message_key_key UNIQUE (account, message_key)
+);
+COMMENT ON TABLE sms_ir.inbox IS
+  'Received messages the worker stored (sms_ir.inbox_poll), each provider message once; sender normalized 09xxxxxxxxx when it is a mobile';
+-- a sender's messages in time order: which opt-out/opt-in came last
+CREATE INDEX inbox_sender_idx ON sms_ir.inbox (sender, received_at);
+SELECT pg_catalog.pg_extension_config_dump('sms_ir.inbox', '');
+REVOKE ALL ON TABLE sms_ir.inbox FROM PUBLIC;
+
+-- What a received text asks for: 'opt-out' ("11", "لغو11"), 'opt-in' ("12",
+-- "عضویت12") or NULL, after Persian/Arabic digits, spaces, ZWNJ and other
+-- invisible marks, and Arabic yeh/kaf are normalized (src/inbound.c).
+CREATE FUNCTION sms_ir.inbound_intent(message text)
+  RETURNS text
+  AS 'MODULE_PATHNAME', 'sms_inbound_intent_sql'
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION sms_ir.inbound_intent(text) IS
+  'opt-out, opt-in or NULL: what a received message asks of marketing sends (11 / لغو11, 12 / عضویت12, normalized)';

@@ -16,6 +16,7 @@
 #include "utils/timestamp.h"
 
 #include "outbox_store.h"
+#include "provider.h"
 
 static const char *const status_names[OUTBOX_STATUS_COUNT] = {
 	[OUTBOX_QUEUED] = "queued",
@@ -44,12 +45,15 @@ typedef enum OutboxStatement
 	STMT_TRACKED,
 	STMT_RECORD_DELIVERY,
 	STMT_PURGE,
-	STMT_SUPPRESS,
+	STMT_BLACKLIST_REFUSED,
 	STMT_RELEASE_HELD,
+	/* received messages and suppression (worker_inbox.c, worker_delivery.c) */
+	STMT_INBOX_STORE,
+	STMT_BLACKLIST,
 	STMT_COUNT
 } OutboxStatement;
 
-#define MAX_STMT_ARGS 6
+#define MAX_STMT_ARGS 7
 
 typedef struct StatementDef
 {
@@ -119,6 +123,108 @@ typedef struct StatementDef
 	"             WHERE o.kind OPERATOR(pg_catalog.=) ANY ('{bulk,like_to_like}'::pg_catalog.text[])" \
 	"               AND s.mobile OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT pg_catalog.jsonb_array_elements_text(" \
 	"                     o.payload OPERATOR(pg_catalog.->) 'mobiles'))))"
+
+/*
+ * One page of received messages of account $1, stored with what they ask
+ * for, in one statement (one transaction): a crash or a fault either keeps
+ * the page and its effects or neither, and the next poll reads the page
+ * again (the listings consume nothing) and stores only what is missing.
+ *
+ * The key (sql/sms_ir--0.2--0.3.sql, sms_ir.inbox): the provider's id, or,
+ * when $2 (key_by_content) or the row has no id, an md5 of the JSON array
+ * [sender, line, received unix second, text].  A listing that repeats a
+ * message (pages shifting under new arrivals) stores it once (ON CONFLICT
+ * DO NOTHING also skips a repeat within the page).  No statement here
+ * sorts: the worker runs with enable_sort off.  Where a
+ * message was first stored without an id (sms.ir live) and the archive
+ * later gives one, the id is filled in.
+ *
+ * Opt-out/opt-in: per sender (a normalized mobile), the newest of the new
+ * messages with an intent acts, unless a message with an intent received
+ * later was stored before (a late "11" from the archive must not undo a
+ * "12" already acted on).  Opt-out adds an 'opt-out' suppression (one
+ * there already, for any reason, is kept); opt-in removes an 'opt-out'
+ * one only, never 'blacklist' or 'manual'.
+ */
+#define INBOX_STORE_SQL \
+	"WITH m AS (" \
+	"  SELECT r.provider_id, r.received, r.sender, r.line_number, r.message," \
+	"         CASE WHEN NOT $2 AND r.provider_id IS NOT NULL" \
+	"              THEN 'id:' OPERATOR(pg_catalog.||) r.provider_id" \
+	"              ELSE 'text:' OPERATOR(pg_catalog.||) pg_catalog.md5(pg_catalog.jsonb_build_array(" \
+	"                     r.sender, r.line_number, r.received, r.message)::pg_catalog.text)" \
+	"         END AS message_key" \
+	"    FROM ROWS FROM (pg_catalog.unnest($3::pg_catalog.text[]), pg_catalog.unnest($4::pg_catalog.int8[])," \
+	"                    pg_catalog.unnest($5::pg_catalog.text[]), pg_catalog.unnest($6::pg_catalog.text[])," \
+	"                    pg_catalog.unnest($7::pg_catalog.text[]))" \
+	"         AS r(provider_id, received, sender, line_number, message))," \
+	" ins AS (" \
+	"  INSERT INTO sms_ir.inbox (account, provider_id, received_at, sender, line_number, message, message_key)" \
+	"  SELECT $1, m.provider_id," \
+	"         pg_catalog.to_timestamp(m.received::pg_catalog.float8), m.sender, m.line_number," \
+	"         m.message, m.message_key FROM m" \
+	"  ON CONFLICT ON CONSTRAINT inbox_account_message_key_key DO NOTHING" \
+	"  RETURNING id, sender, received_at, message)," \
+	" fill AS (" \
+	"  UPDATE sms_ir.inbox i SET provider_id = m.provider_id FROM m" \
+	"   WHERE i.account OPERATOR(pg_catalog.=) $1" \
+	"     AND i.message_key OPERATOR(pg_catalog.=) m.message_key" \
+	"     AND i.provider_id IS NULL AND m.provider_id IS NOT NULL)," \
+	" with_intent AS (" \
+	"  SELECT ins.id, ins.sender, ins.received_at, sms_ir.inbound_intent(ins.message) AS intent" \
+	"    FROM ins" \
+	"   WHERE ins.sender OPERATOR(pg_catalog.~) '^09[0-9]{9}$'" \
+	"     AND sms_ir.inbound_intent(ins.message) IS NOT NULL)," \
+	" newest AS (" \
+	"  SELECT l.id, l.sender, l.received_at, l.intent FROM with_intent l" \
+	"   WHERE NOT EXISTS (SELECT FROM with_intent n" \
+	"                      WHERE n.sender OPERATOR(pg_catalog.=) l.sender" \
+	"                        AND (COALESCE(n.received_at, '-infinity'), n.id) OPERATOR(pg_catalog.>)" \
+	"                            (COALESCE(l.received_at, '-infinity'), l.id)))," \
+	" act AS (" \
+	"  SELECT l.id, l.sender, l.intent FROM newest l" \
+	"   WHERE NOT EXISTS (SELECT FROM sms_ir.inbox i" \
+	"                      WHERE i.sender OPERATOR(pg_catalog.=) l.sender" \
+	"                        AND i.received_at OPERATOR(pg_catalog.>) l.received_at" \
+	"                        AND sms_ir.inbound_intent(i.message) IS NOT NULL))," \
+	" opt_out AS (" \
+	"  INSERT INTO sms_ir.suppression (mobile, reason, source)" \
+	"  SELECT a.sender, 'opt-out', 'inbox:' OPERATOR(pg_catalog.||) a.id::pg_catalog.text FROM act a" \
+	"   WHERE a.intent OPERATOR(pg_catalog.=) 'opt-out'" \
+	"  ON CONFLICT ON CONSTRAINT suppression_pkey DO NOTHING RETURNING 1)," \
+	" opt_in AS (" \
+	"  DELETE FROM sms_ir.suppression s USING act a" \
+	"   WHERE a.intent OPERATOR(pg_catalog.=) 'opt-in'" \
+	"     AND s.mobile OPERATOR(pg_catalog.=) a.sender" \
+	"     AND s.reason OPERATOR(pg_catalog.=) 'opt-out' RETURNING 1)" \
+	" SELECT (SELECT pg_catalog.count(*) FROM ins), (SELECT pg_catalog.count(*) FROM opt_out)," \
+	"        (SELECT pg_catalog.count(*) FROM opt_in)"
+
+/*
+ * Mobiles a delivery report says are on the blacklist: reason 'blacklist',
+ * source 'delivery:<outbox id>'.  A report without the mobile (MediaPayamak
+ * GetDelivery reports one recId) takes it from the row: the payload's
+ * mobiles[i] for message_ids[i] (one request per row, in recipient order),
+ * or its single mobile.  A mobile suppressed already keeps its reason.
+ */
+#define BLACKLIST_SQL \
+	"INSERT INTO sms_ir.suppression (mobile, reason, source)" \
+	" SELECT b.mobile, 'blacklist'," \
+	"        'delivery:' OPERATOR(pg_catalog.||) b.outbox_id::pg_catalog.text" \
+	"   FROM (SELECT r.outbox_id, COALESCE(r.mobile," \
+	"          (SELECT COALESCE(o.payload OPERATOR(pg_catalog.->) 'mobiles'" \
+	"                             OPERATOR(pg_catalog.->>) (e.n OPERATOR(pg_catalog.-) 1)::pg_catalog.int4," \
+	"                           o.payload OPERATOR(pg_catalog.->>) 'mobile'," \
+	"                           o.payload OPERATOR(pg_catalog.->>) 'recipient')" \
+	"             FROM sms_ir.outbox o," \
+	"                  pg_catalog.jsonb_array_elements_text(o.result OPERATOR(pg_catalog.->) 'message_ids')" \
+	"                    WITH ORDINALITY AS e(message_id, n)" \
+	"            WHERE o.id OPERATOR(pg_catalog.=) r.outbox_id" \
+	"              AND e.message_id OPERATOR(pg_catalog.=) r.message_id LIMIT 1)) AS mobile" \
+	"           FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.int8[]), pg_catalog.unnest($2::pg_catalog.text[])," \
+	"                           pg_catalog.unnest($3::pg_catalog.text[])) AS r(outbox_id, message_id, mobile)) b" \
+	"  WHERE b.mobile OPERATOR(pg_catalog.~) '^09[0-9]{9}$'" \
+	" ON CONFLICT ON CONSTRAINT suppression_pkey DO NOTHING"
 
 static const StatementDef statements[STMT_COUNT] = {
 	[STMT_RECOVER] = {
@@ -190,7 +296,7 @@ static const StatementDef statements[STMT_COUNT] = {
 		"  LIMIT $2 FOR UPDATE SKIP LOCKED))",
 		2, {TIMESTAMPTZOID, INT4OID}
 	},
-	[STMT_SUPPRESS] = {
+	[STMT_BLACKLIST_REFUSED] = {
 		"INSERT INTO sms_ir.suppression (mobile, reason, source)"
 		" SELECT r.mobile, 'blacklist', 'outbox:' OPERATOR(pg_catalog.||) r.id"
 		"   FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.int8[]))"
@@ -205,6 +311,12 @@ static const StatementDef statements[STMT_COUNT] = {
 		"   AND pg_catalog.starts_with(last_error, $1)",
 		1, {TEXTOID}
 	},
+	/* received messages and suppression */
+	[STMT_INBOX_STORE] = {
+		INBOX_STORE_SQL, 7,
+		{TEXTOID, BOOLOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID}
+	},
+	[STMT_BLACKLIST] = {BLACKLIST_SQL, 3, {INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID}},
 };
 
 /* TopMemoryContext, through SPI_keepplan */
@@ -356,7 +468,7 @@ record_blacklisted(const OutboxOutcome *outcomes, int n)
 		return;
 	args[0] = array_datum(mobiles, NULL, nblack, TEXTOID);
 	args[1] = array_datum(ids, NULL, nblack, INT8OID);
-	run(STMT_SUPPRESS, args, NULL, false, 0, SPI_OK_INSERT);
+	run(STMT_BLACKLIST_REFUSED, args, NULL, false, 0, SPI_OK_INSERT);
 }
 
 void
@@ -459,5 +571,80 @@ outbox_store_purge(TimestampTz before, int limit)
 	Datum		args[2] = {TimestampTzGetDatum(before), Int32GetDatum(limit)};
 
 	run(STMT_PURGE, args, NULL, false, 0, SPI_OK_DELETE);
+	return SPI_processed;
+}
+
+/* --- received messages and suppression ------------------------------------ */
+
+/* A text[] of strs[0..n-1], NULL entries as NULLs, as valid UTF-8. */
+static Datum
+text_array_datum(const char *const *strs, int n)
+{
+	Datum	   *values = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *nulls = palloc(sizeof(bool) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+	{
+		nulls[i] = strs[i] == NULL;
+		values[i] = strs[i] ? CStringGetTextDatum(sms_text_valid_utf8(strs[i])) : (Datum) 0;
+	}
+	return array_datum(values, nulls, n, TEXTOID);
+}
+
+InboxStoreResult
+outbox_store_inbox(const char *account, bool key_by_content, const SmsInboxRow *rows, int n)
+{
+	const char **ids = palloc(sizeof(char *) * Max(n, 1));
+	const char **senders = palloc(sizeof(char *) * Max(n, 1));
+	const char **lines = palloc(sizeof(char *) * Max(n, 1));
+	const char **messages = palloc(sizeof(char *) * Max(n, 1));
+	Datum	   *received = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *no_time = palloc(sizeof(bool) * Max(n, 1));
+	Datum		args[7];
+	InboxStoreResult res = {0};
+	bool		isnull;
+
+	for (int i = 0; i < n; i++)
+	{
+		ids[i] = rows[i].provider_id;
+		senders[i] = rows[i].sender;
+		lines[i] = rows[i].line_number;
+		messages[i] = rows[i].message;
+		no_time[i] = rows[i].received_at == 0;
+		received[i] = Int64GetDatum(rows[i].received_at);
+	}
+	args[0] = CStringGetTextDatum(account);
+	args[1] = BoolGetDatum(key_by_content);
+	args[2] = text_array_datum(ids, n);
+	args[3] = array_datum(received, no_time, n, INT8OID);
+	args[4] = text_array_datum(senders, n);
+	args[5] = text_array_datum(lines, n);
+	args[6] = text_array_datum(messages, n);
+	run(STMT_INBOX_STORE, args, NULL, false, 0, SPI_OK_SELECT);
+	if (SPI_processed == 1)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+
+		res.stored = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		res.opted_out = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		res.opted_in = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+	}
+	return res;
+}
+
+uint64
+outbox_store_blacklist(const int64 *outbox_ids, const char *const *message_ids,
+					   const char *const *mobiles, int n)
+{
+	Datum	   *idd = palloc(sizeof(Datum) * Max(n, 1));
+	Datum		args[3];
+
+	for (int i = 0; i < n; i++)
+		idd[i] = Int64GetDatum(outbox_ids[i]);
+	args[0] = array_datum(idd, NULL, n, INT8OID);
+	args[1] = text_array_datum(message_ids, n);
+	args[2] = text_array_datum(mobiles, n);
+	run(STMT_BLACKLIST, args, NULL, false, 0, SPI_OK_INSERT);
 	return SPI_processed;
 }

@@ -17,6 +17,8 @@
 #include "datatype/timestamp.h"
 #include "executor/spi.h"
 
+#include "provider.h"
+
 /* The statuses of sms_ir.outbox_status the worker writes or reads. */
 typedef enum OutboxStatus
 {
@@ -121,5 +123,32 @@ extern void outbox_store_record_delivery(const int64 *ids, const char *const *st
 
 /* Delete up to limit final rows finished before `before`; returns how many. */
 extern uint64 outbox_store_purge(TimestampTz before, int limit);
+
+/* --- received messages and suppression (worker_inbox.c, worker_delivery.c) --- */
+
+/* What storing one page of received messages did. */
+typedef struct InboxStoreResult
+{
+	int64		stored;			/* messages new to sms_ir.inbox */
+	int64		opted_out;		/* senders suppressed ('opt-out') */
+	int64		opted_in;		/* 'opt-out' suppressions removed */
+} InboxStoreResult;
+
+/*
+ * Store rows[0..n-1] of `account` in sms_ir.inbox, each provider message
+ * once (key_by_content: the provider's ids do not name its messages; see
+ * SmsInboxPolling), and apply the opt-out/opt-in of the new ones, in one
+ * statement.  Senders that are mobiles must be canonical (09xxxxxxxxx).
+ */
+extern InboxStoreResult outbox_store_inbox(const char *account, bool key_by_content,
+										   const SmsInboxRow *rows, int n);
+
+/*
+ * Suppress ('blacklist', source delivery:<outbox id>) the mobile of each
+ * blacklisted delivery: mobiles[i], or when NULL the recipient of
+ * message_ids[i] in row outbox_ids[i].  Returns how many were new.
+ */
+extern uint64 outbox_store_blacklist(const int64 *outbox_ids, const char *const *message_ids,
+									 const char *const *mobiles, int n);
 
 #endif

@@ -70,6 +70,10 @@ typedef struct SmsArgs
 	bool		continue_on_error;
 	char	   *after_id;		/* STATUS: next page after this id (NULL: first page) */
 	SmsOp		sent_as;		/* PACK_STATUS: the operation that sent the pack */
+	/* INBOX, as the worker polls it (SmsInboxPolling): */
+	int			page;			/* 1-based page of `count` messages; 0 = the first */
+	int64		from_time;		/* unix seconds: the archive of [from_time, to_time] */
+	int64		to_time;		/* (both 0: the newest messages, today's) */
 } SmsArgs;
 
 /* Connection settings a request is built with (a snapshot of the GUCs). */
@@ -135,6 +139,7 @@ typedef struct SmsDelivery
 	char	   *status;			/* queued, sent, delivered, failed, unknown */
 	char	   *provider_status;
 	char	   *detail;
+	bool		blacklisted;	/* the report says the mobile is on the blacklist */
 } SmsDelivery;
 
 /* One received message (sms_inbox). */
@@ -201,6 +206,23 @@ typedef struct SmsOpEntry
 	const char *hint;			/* without build: what to use instead */
 } SmsOpEntry;
 
+/*
+ * How the worker can read a provider's received messages (SMS_OP_INBOX,
+ * src/worker_inbox.c).  All zero for a provider without them.
+ */
+typedef struct SmsInboxPolling
+{
+	int			page_size;		/* messages it asks for per request (the API's most) */
+	bool		pages;			/* args->page selects older pages of the newest */
+	bool		archive;		/* args->from_time/to_time read past days */
+	/*
+	 * Its message ids do not name a message across its endpoints (sms.ir:
+	 * receive/live has none, receive/archive has receiveReturnId): messages
+	 * are keyed by sender, line, time and text instead of by id.
+	 */
+	bool		key_by_content;
+} SmsInboxPolling;
+
 /* Why a provider's credentials cannot be used (check_config). */
 typedef struct SmsConfigProblem
 {
@@ -251,6 +273,8 @@ typedef struct SmsProvider
 	bool		(*uses_token) (const SmsConfig *cfg);
 	/* sends go out from the account's own line: no sender line needed */
 	bool		no_line_number;
+	/* the worker's polling of received messages */
+	SmsInboxPolling inbox;
 } SmsProvider;
 
 /* provider_registry.c: every provider, in sms_ir.provider's enum order */

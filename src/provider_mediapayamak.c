@@ -61,6 +61,9 @@
 #define MP_INBOX_MAX 1000
 #define MP_INBOX_DEFAULT 100
 
+/* delivery code 7: the recipient blocks (blacklists) the sender */
+#define MP_DELIVERY_BLACKLIST 7
+
 /* send result 4: the daily limit, which resets the next day (Tehran time) */
 #define MP_CODE_DAILY_LIMIT 4
 
@@ -92,7 +95,7 @@ static const SmsStatusInfo delivery_codes[] = {
 	{4, "failed", "unknown error"},
 	{5, "sent", "reached the operator"},
 	{6, "failed", "did not reach the operator"},
-	{7, "failed", "blocked by the recipient"},
+	{MP_DELIVERY_BLACKLIST, "failed", "blocked by the recipient"},
 	{8, "unknown", "unknown"},
 	{9, "failed", "rejected by the operator"},
 	{10, "failed", "cancelled by the operator"},
@@ -641,6 +644,7 @@ delivery_of(const char *text, int64 code, SmsDelivery *d)
 	d->provider_status = (char *) text;
 	d->status = info ? (char *) info->status : "unknown";
 	d->detail = info ? (char *) info->meaning : "unknown delivery code";
+	d->blacklisted = code == MP_DELIVERY_BLACKLIST;
 }
 
 /* GetDelivery: one delivery code, -2 no such recId, -1 operator connection error */
@@ -876,4 +880,9 @@ const SmsProvider sms_provider_mediapayamak = {
 	.parse_reply = mp_parse_reply,
 	.check_config = mp_check_config,
 	.auth_hint = "Check the secrets behind sms_ir.username and sms_ir.password: the files their 'file:' references name, or their inline values.",
+	/*
+	 * GetMessages' newest page only: the WSDL does not say whether `index`
+	 * counts pages or rows, so the worker asks for index 1 alone.
+	 */
+	.inbox = {.page_size = MP_INBOX_DEFAULT},
 };

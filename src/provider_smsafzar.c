@@ -31,6 +31,8 @@
 
 /* digits of one message's cost that sum safely in an int64 over 100 messages */
 #define SMS_COST_MAX_DIGITS 15
+/* GET /messages/received/recent: count 1..this (smsafzar's manual) */
+#define SMSAFZAR_RECENT_MAX 100
 
 /* errorCode values the seed and smsafzar's manual document */
 static const SmsCodeInfo smsafzar_codes[] = {
@@ -161,7 +163,7 @@ build_credit(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
 	smsafzar_request(req, cfg, "GET", "/account/balance", NULL);
 }
 
-/* the newest first, at most count (1..100, smsafzar's manual) */
+/* the newest first, at most count (1..SMSAFZAR_RECENT_MAX, smsafzar's manual) */
 static void
 build_inbox(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
 {
@@ -565,4 +567,6 @@ const SmsProvider sms_provider_smsafzar = {
 	.build_token_request = smsafzar_build_token_request,
 	.parse_token_reply = smsafzar_parse_token_reply,
 	.uses_token = smsafzar_uses_token,
+	/* received/recent: the newest `count` (1..100), no pages, no archive */
+	.inbox = {.page_size = SMSAFZAR_RECENT_MAX},
 };

@@ -50,6 +50,11 @@ static const SmsCodeInfo smsir_codes[] = {
 	{124, SMS_ERR_REJECTED, "only OTP sends are allowed now and the template is not an OTP template"},
 };
 
+/* deliveryState 7: the recipient is on the (telecom's) blacklist */
+#define SMSIR_DELIVERY_BLACKLIST 7
+/* receive/live and receive/archive: at most this many messages a page */
+#define SMSIR_RECEIVE_PAGE_MAX 100
+
 /* deliveryState of GET /v1/send/{id} and /v1/send/pack/{packId} */
 static const SmsStatusInfo smsir_delivery[] = {
 	{1, "delivered", "delivered to the handset"},
@@ -58,7 +63,7 @@ static const SmsStatusInfo smsir_delivery[] = {
 	{4, "failed", "did not reach the operator"},
 	{5, "sent", "reached the operator"},
 	{6, "failed", "failed"},
-	{7, "failed", "recipient is on the blacklist"},
+	{SMSIR_DELIVERY_BLACKLIST, "failed", "recipient is on the blacklist"},
 };
 
 extern const SmsProvider sms_provider_smsir;
@@ -193,15 +198,26 @@ build_raw(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
 /*
  * Not /v1/receive/latest: that call is destructive (each message is returned
  * once, ever), so a SELECT would take messages away from the account's other
- * readers.  /live lists today's messages, read or not, and consumes nothing.
+ * readers.  /live lists today's messages, read or not, and consumes nothing;
+ * /archive lists older ones (up to yesterday) between two unix times, with
+ * receiveReturnId.  Both page by pageNumber/pageSize (at most 100 a page).
  */
 static void
 build_inbox(const SmsArgs *args, const SmsConfig *cfg, SmsRequest *req)
 {
-	smsir_request(req, cfg, "GET",
-				  psprintf("/v1/receive/live?pageNumber=1&pageSize=%d&sortByNewest=true",
-						   args->count),
-				  NULL);
+	int			page = Max(args->page, 1);
+
+	if (args->from_time != 0 || args->to_time != 0)
+		smsir_request(req, cfg, "GET",
+					  psprintf("/v1/receive/archive?pageNumber=%d&pageSize=%d"
+							   "&fromDate=" INT64_FORMAT "&toDate=" INT64_FORMAT,
+							   page, args->count, args->from_time, args->to_time),
+					  NULL);
+	else
+		smsir_request(req, cfg, "GET",
+					  psprintf("/v1/receive/live?pageNumber=%d&pageSize=%d&sortByNewest=true",
+							   page, args->count),
+					  NULL);
 }
 
 /* --- replies -------------------------------------------------------------- */
@@ -308,6 +324,7 @@ delivery_row(struct json_object *data, SmsDelivery *d, const char *fallback_id)
 			d->status = (char *) info->status;
 			d->detail = (char *) info->meaning;
 		}
+		d->blacklisted = st == SMSIR_DELIVERY_BLACKLIST;
 	}
 }
 
@@ -521,4 +538,7 @@ const SmsProvider sms_provider_smsir = {
 	.parse_reply = smsir_parse_reply,
 	.check_config = smsir_check_config,
 	.auth_hint = "Check the key behind sms_ir.api_key: the file its 'file:' reference names, or its inline value.",
+	/* live has no id, archive has receiveReturnId: one message, two shapes */
+	.inbox = {.page_size = SMSIR_RECEIVE_PAGE_MAX, .pages = true, .archive = true,
+			  .key_by_content = true},
 };

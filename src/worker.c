@@ -6,6 +6,7 @@
  *                      flight (at most max_concurrency), results recorded
  *                      in short group-commit transactions;
  *   worker_delivery.c  delivery reports of sent rows (track_delivery);
+ *   worker_inbox.c     received messages into sms_ir.inbox (inbox_poll);
  *   outbox_store.c     every statement the worker runs, prepared once.
  *
  * Shaped like pg_cron's launcher and worker_spi: signal handlers before
@@ -178,6 +179,12 @@ pin_session_settings(void)
 		{"statement_timeout", "0"},
 		{"idle_in_transaction_session_timeout", "0"},
 		{"session_replication_role", "origin"},
+		/*
+		 * enable_sort = off (below) costs any sort at 1e10, far above
+		 * jit_above_cost: a plan with one would be JIT-compiled, about a
+		 * second per statement.  The worker's statements are small.
+		 */
+		{"jit", "off"},
 	};
 
 	for (size_t i = 0; i < lengthof(pinned); i++)
@@ -287,9 +294,16 @@ purge_every_ms(void)
 	return (long) Min((int64) RETENTION_EVERY_MS, (int64) sms_ir_retention_s * 1000);
 }
 
-/* When the loop next has upkeep to do (delivery tracking, retention). */
+/* How often received messages are polled (sms_ir.inbox_poll), in ms. */
+static int
+inbox_every_ms(void)
+{
+	return (int) Min((int64) sms_ir_inbox_poll_s * 1000, (int64) INT_MAX);
+}
+
+/* When the loop next has upkeep to do (delivery tracking, retention, inbox). */
 static TimestampTz
-next_upkeep_at(TimestampTz last_track, TimestampTz last_purge)
+next_upkeep_at(TimestampTz last_track, TimestampTz last_purge, TimestampTz last_inbox)
 {
 	TimestampTz at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), PIPELINE_RUN_MS);
 
@@ -297,12 +311,14 @@ next_upkeep_at(TimestampTz last_track, TimestampTz last_purge)
 		at = Min(at, TimestampTzPlusMilliseconds(last_track, TRACK_EVERY_MS));
 	if (sms_ir_retention_s > 0)
 		at = Min(at, TimestampTzPlusMilliseconds(last_purge, purge_every_ms()));
+	if (sms_ir_inbox_poll_s > 0)
+		at = Min(at, TimestampTzPlusMilliseconds(last_inbox, inbox_every_ms()));
 	return at;
 }
 
-/* Delivery tracking and retention, each when it is due. */
+/* Delivery tracking, retention and the inbox, each when it is due. */
 static void
-upkeep(TimestampTz *last_track, TimestampTz *last_purge)
+upkeep(TimestampTz *last_track, TimestampTz *last_purge, TimestampTz *last_inbox)
 {
 	if (sms_ir_track_delivery &&
 		TimestampDifferenceExceeds(*last_track, GetCurrentTimestamp(), TRACK_EVERY_MS))
@@ -315,6 +331,13 @@ upkeep(TimestampTz *last_track, TimestampTz *last_purge)
 	{
 		*last_purge = GetCurrentTimestamp();
 		purge_old_rows();
+	}
+	if (sms_ir_inbox_poll_s > 0 &&
+		TimestampDifferenceExceeds(*last_inbox, GetCurrentTimestamp(), inbox_every_ms()))
+	{
+		worker_poll_inbox();
+		/* from the end of a poll: a slow provider never starves the outbox */
+		*last_inbox = GetCurrentTimestamp();
 	}
 	sms_throttle_save();
 }
@@ -412,6 +435,7 @@ sms_ir_worker_main(Datum arg)
 	volatile bool recovered = false;
 	volatile TimestampTz last_track = 0;
 	volatile TimestampTz last_purge = 0;
+	volatile TimestampTz last_inbox = 0;
 	/* when the loop next looks for due rows (0: at once) */
 	volatile TimestampTz next_work_at = 0;
 
@@ -502,7 +526,7 @@ sms_ir_worker_main(Datum arg)
 		else if (GetCurrentTimestamp() >= next_work_at || worker_pipeline_busy())
 		{
 			worker_set_state("sending");
-			result = worker_pipeline_run(next_upkeep_at(last_track, last_purge));
+			result = worker_pipeline_run(next_upkeep_at(last_track, last_purge, last_inbox));
 			switch (result)
 			{
 				case PIPELINE_STOPPED:
@@ -516,13 +540,15 @@ sms_ir_worker_main(Datum arg)
 					recovered = false;
 					continue;
 				case PIPELINE_YIELD:
-					upkeep((TimestampTz *) &last_track, (TimestampTz *) &last_purge);
+					upkeep((TimestampTz *) &last_track, (TimestampTz *) &last_purge,
+						   (TimestampTz *) &last_inbox);
 					continue;
 				case PIPELINE_IDLE:
 					/* a row no statement could record: in-flight recovery settles it */
 					if (worker_pipeline_take_left_sending())
 						recovered = false;
-					upkeep((TimestampTz *) &last_track, (TimestampTz *) &last_purge);
+					upkeep((TimestampTz *) &last_track, (TimestampTz *) &last_purge,
+						   (TimestampTz *) &last_inbox);
 					worker_set_state("idle");
 					next_work_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 															   next_due_ms());

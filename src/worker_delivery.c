@@ -2,7 +2,9 @@
  * worker_delivery.c -- delivery tracking (sms_ir.track_delivery): the worker
  * asks the provider for the delivery reports of recently sent rows until
  * they are final.  One request per pack where the provider reports a whole
- * pack at once, else one per message id.
+ * pack at once, else one per message id.  A report saying a recipient is
+ * on the blacklist (SmsDelivery.blacklisted) suppresses that mobile
+ * (reason 'blacklist') in the transaction that records the status.
  */
 #include "postgres.h"
 
@@ -138,6 +140,11 @@ worker_track_delivery(void)
 	TimestampTz now = GetCurrentTimestamp();
 	int64	   *ids;
 	const char **statuses;
+	/* blacklisted recipients: outbox row, message id, mobile (NULL: from the row) */
+	int64	   *bl_rows;
+	const char **bl_message_ids;
+	const char **bl_mobiles;
+	int			nblacklisted = 0;
 
 	if (delivery_cxt == NULL)
 		delivery_cxt = AllocSetContextCreate(TopMemoryContext, "sms_ir delivery tracking",
@@ -181,6 +188,9 @@ worker_track_delivery(void)
 	outbox_store_commit();
 
 	old = MemoryContextSwitchTo(delivery_cxt);
+	bl_rows = palloc(sizeof(int64) * Max(max_calls, 1));
+	bl_message_ids = palloc(sizeof(char *) * Max(max_calls, 1));
+	bl_mobiles = palloc(sizeof(char *) * Max(max_calls, 1));
 	if (ncalls > 0)
 		(void) http_run(calls, ncalls, &opts);
 	for (int c = 0; c < ncalls; c++)
@@ -199,7 +209,19 @@ worker_track_delivery(void)
 		}
 		/* by message id: one delivery a call; by pack id: one per recipient */
 		for (int d = 0; d < (row->by_pack ? reply.ndeliveries : 1); d++)
-			row->status = combine_status(row->status, reply.deliveries[d].status);
+		{
+			const SmsDelivery *dl = &reply.deliveries[d];
+
+			row->status = combine_status(row->status, dl->status);
+			if (dl->blacklisted && nblacklisted < max_calls)
+			{
+				bl_rows[nblacklisted] = row->id;
+				bl_message_ids[nblacklisted] = dl->message_id ? dl->message_id :
+					((SmsArgs *) calls[c].user)->id;
+				bl_mobiles[nblacklisted] = dl->mobile;
+				nblacklisted++;
+			}
+		}
 	}
 	ids = palloc(sizeof(int64) * n);
 	statuses = palloc(sizeof(char *) * n);
@@ -212,6 +234,10 @@ worker_track_delivery(void)
 
 	outbox_store_begin("sms_ir: recording delivery");
 	if (outbox_store_present())
+	{
 		outbox_store_record_delivery(ids, statuses, n);
+		if (nblacklisted > 0)
+			(void) outbox_store_blacklist(bl_rows, bl_message_ids, bl_mobiles, nblacklisted);
+	}
 	outbox_store_commit();
 }

@@ -1,7 +1,7 @@
 /*
  * worker_internal.h -- what the outbox worker's modules share: the loop
  * (worker.c), the pipeline (worker_pipeline.c), delivery tracking
- * (worker_delivery.c) and the per-provider settings they send with
+ * (worker_delivery.c), received messages (worker_inbox.c) and the per-provider settings they send with
  * (worker_config.c).
  */
 #ifndef SMS_IR_WORKER_INTERNAL_H
@@ -88,5 +88,8 @@ extern bool worker_pipeline_busy(void);
 
 /* worker_delivery.c */
 extern void worker_track_delivery(void);
+
+/* worker_inbox.c: store new received messages of every account (inbox_poll) */
+extern void worker_poll_inbox(void);
 
 #endif

@@ -88,6 +88,11 @@ def check_smsafzar(c):
 
     assert c.call("GET", "/messages/received/recent", headers=key)[0] == 400
     assert c.call("GET", "/messages/received/recent?count=101", headers=key)[0] == 400
+    assert c.call("POST", "/__mock/smsafzar/received",
+                  {"receivedMessageId": "r-9", "senderNumber": "09121112222",
+                   "recipientNumber": "10001000", "content": "12"})[0] == 200
+    st, b = c.call("GET", "/messages/received/recent?count=1", headers=key)
+    assert [m["receivedMessageId"] for m in b["messages"]] == ["r-9"], b
     st, b = c.call("GET", "/messages/received/recent?count=1", headers=key)
     assert st == 200 and len(b["messages"]) == 1, b
 
@@ -151,6 +156,54 @@ def check_smsir(c):
         assert [m["messageText"] for m in b["data"]] == ["today"], b
 
 
+def check_smsir_receive(c, key):
+    """receive/live and receive/archive as the sms.ir docs describe them:
+    numbers for mobile and line, no id in live, pages, date windows."""
+    c.call("POST", "/__mock/reset")
+    now = int(time.time())
+    for i in range(5):
+        c.call("POST", "/__mock/inbox", {"mobile": "09121234567", "messageText": "t%d" % i,
+                                         "receivedDateTime": now - 10 + i})
+    c.call("POST", "/__mock/inbox", {"mobile": "989121234568", "messageText": "y",
+                                     "receivedDateTime": now - 86400})
+    st, b = c.call("GET", "/v1/receive/live?pageNumber=1&pageSize=2&sortByNewest=true", headers=key)
+    assert st == 200 and [m["messageText"] for m in b["data"]] == ["t4", "t3"], b
+    assert all(set(m) == {"messageText", "number", "mobile", "receivedDateTime"} for m in b["data"]), b
+    assert b["data"][0]["mobile"] == 9121234567 and type(b["data"][0]["number"]) is int, b
+    st, b = c.call("GET", "/v1/receive/live?pageNumber=3&pageSize=2&sortByNewest=true", headers=key)
+    assert [m["messageText"] for m in b["data"]] == ["t0"], b
+    st, b = c.call("GET", "/v1/receive/live?pageNumber=1&pageSize=2", headers=key)
+    assert [m["messageText"] for m in b["data"]] == ["t0", "t1"], b   # oldest first by default
+    st, b = c.call("GET", "/v1/receive/live?pageSize=101", headers=key)
+    assert st == 400 and "errors" in b, b
+    # the archive: days before today only, with receiveReturnId, in a window
+    st, b = c.call("GET", "/v1/receive/archive?pageNumber=1&pageSize=100&fromDate=%d&toDate=%d"
+                   % (now - 2 * 86400, now), headers=key)
+    assert [m["messageText"] for m in b["data"]] == ["y"], b
+    assert is_int(b["data"][0]["receiveReturnId"]) and b["data"][0]["mobile"] == 9121234568, b
+    st, b = c.call("GET", "/v1/receive/archive?fromDate=%d" % (now - 3600), headers=key)
+    assert b["data"] == [], b
+    st, b = c.call("GET", "/v1/receive/archive?fromDate=x", headers=key)
+    assert st == 400 and "errors" in b, b
+    assert c.call("POST", "/__mock/inbox", [{"messageText": "b%d" % i, "receivedDateTime": now - 20}
+                                            for i in range(2)])[0] == 200
+    st, b = c.call("GET", "/v1/receive/live?pageNumber=1&pageSize=100", headers=key)
+    assert [m["messageText"] for m in b["data"]][:2] == ["b0", "b1"], b
+    # the first hours of a day: live lists yesterday's too (when the mock is told)
+    c.call("POST", "/__mock/receive", {"liveIncludesYesterday": True})
+    st, b = c.call("GET", "/v1/receive/live?pageSize=100", headers=key)
+    assert [m["messageText"] for m in b["data"]][0] == "y" and len(b["data"]) == 8, b
+    assert all("receiveReturnId" not in m for m in b["data"]), b
+    # none of it consumed anything: /latest still has every message
+    st, b = c.call("GET", "/v1/receive/latest?count=100", headers=key)
+    assert len(b["data"]) == 11, b
+    c.call("POST", "/__mock/reset")
+
+
+def is_int(v):
+    return type(v) is int
+
+
 def main():
     mock = base.Mock("test-key", PROVIDERS)
     server = base.MockHTTPServer(("127.0.0.1", 0), base.Handler, mock, True)
@@ -163,6 +216,7 @@ def main():
         st, log = c.call("GET", "/__mock/requests")
         paths = {e["path"] for e in log}
         assert {"/messages/send/bulk", "/auth/token", "/SendService.svc"} <= paths, paths
+        check_smsir_receive(c, {"X-API-KEY": "test-key"})   # resets the mock
     finally:
         server.shutdown()
         server.server_close()

@@ -66,6 +66,9 @@ Control (see base.py; no auth, never logged):
                                           stops working at once -> {"ok":true,"expired":N}
     POST /__mock/smsafzar/token_lifetime  {"seconds": N}: tokens issued from now
                                           on live N seconds (reset: 3600)
+    POST /__mock/smsafzar/received        {"receivedMessageId","senderNumber",
+                                          "recipientNumber","content","receivedTimestamp"}:
+                                          a new received message (listed first)
 """
 
 import json
@@ -167,6 +170,7 @@ class SmsAfzar:
             self.batches = {}   # batchId -> {"ids", "scheduled", "cancelled"}
             self.tokens = {}    # token issued by /auth/token -> expiry (time.time())
             self.token_lifetime = TOKEN_LIFETIME
+            self.received_messages = [dict(m) for m in self.RECEIVED]
 
     # --- replies -------------------------------------------------------------
     def reply(self, status, obj):
@@ -444,6 +448,19 @@ class SmsAfzar:
             with self.lock:
                 self.token_lifetime = sec
             return self.reply(200, {"ok": True})
+        if path == "/__mock/smsafzar/received":
+            if method != "POST":
+                return self.Reply(405, b'{"ok":false,"error":"POST only"}',
+                                  headers={"Allow": "POST"})
+            b = body()
+            keys = ("receivedMessageId", "senderNumber", "recipientNumber", "content")
+            if not isinstance(b, dict) or not all(isinstance(b.get(k), str) for k in keys):
+                return self.reply(400, {"ok": False, "error": "expected strings %s" % ", ".join(keys)})
+            m = {k: b[k] for k in keys}
+            m["receivedTimestamp"] = b.get("receivedTimestamp", int(time.time()))
+            with self.lock:
+                self.received_messages.insert(0, m)   # newest first
+            return self.reply(200, {"ok": True})
         return None
 
     def status(self, req, body):
@@ -491,7 +508,8 @@ class SmsAfzar:
         if not vals or not re.fullmatch(r"[0-9]{1,3}", vals[-1]) or not 1 <= int(vals[-1]) <= 100:
             return self.error(400, 1001, MSG_VALIDATION,
                               [("count", ".مقدار فیلد [ count ] باید بین 1 و 100 باشد")])
-        return self.reply(200, {"messages": self.RECEIVED[:int(vals[-1])]})
+        with self.lock:
+            return self.reply(200, {"messages": self.received_messages[:int(vals[-1])]})
 
     def cancel(self, req, bid):
         with self.lock:

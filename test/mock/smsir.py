@@ -12,6 +12,7 @@ test-key); anything else is HTTP 401 {"status":10,...}.
     DELETE /v1/send/scheduled/{packId}
     GET    /v1/receive/latest?count=N
     GET    /v1/receive/live?pageNumber&pageSize&sortByNewest&mobile
+    GET    /v1/receive/archive?fromDate&toDate&pageNumber&pageSize&mobile
 
 What it mirrors of the real API (SPEC §3.1, sms.ir developer docs and SDKs):
   - every reply is the envelope {status, message, data}; status 1 is ok, a
@@ -31,7 +32,19 @@ What it mirrors of the real API (SPEC §3.1, sms.ir developer docs and SDKs):
     time; an unknown, sent or cancelled pack answers 112;
   - GET /v1/receive/latest is destructive (each message returned once, then
     marked read); GET /v1/receive/live (today's, Tehran time, read and
-    unread, no receiveReturnId) consumes nothing.
+    unread, no receiveReturnId; pageSize 1..100, default 100; pageNumber
+    from 1; oldest first unless sortByNewest=true) and GET
+    /v1/receive/archive (days before today, Tehran time, with
+    receiveReturnId; fromDate/toDate unix seconds, both optional and
+    inclusive; same paging, oldest first) consume nothing;
+  - received messages carry `mobile` (the sender) and `number` (our line) as
+    JSON numbers, the mobile without 0 or 98 (9121234567), and
+    receivedDateTime in unix seconds.
+
+The developer docs say live also lists yesterday's messages "in the first
+hours of the day"; how long is not said.  The mock does so only when told
+(POST /__mock/receive {"liveIncludesYesterday": true}), so that tests do not
+depend on the hour they run at.
 
 Decided here (not in the docs): delivery state 3 while a send is scheduled, 6
 once cancelled, else 1 (POST /__mock/delivery overrides it, for single and
@@ -40,8 +53,10 @@ pack reports alike); one credit per part (70 chars Persian, 160 Latin).
 Control (see base.py; no auth, never logged):
     POST /__mock/delivery  {"messageId":int,"state":int}  override deliveryState
     POST /__mock/credit    {"credit":number}               set account credit
-    POST /__mock/inbox     {"number":int,"mobile":str,"messageText":str,
+    POST /__mock/inbox     {"number":int,"mobile":str|int,"messageText":str,
                             "receivedDateTime":int}        add a received message
+                           (or an array of them, added at once)
+    POST /__mock/receive   {"liveIncludesYesterday":bool}  live lists yesterday's too
 """
 
 import math
@@ -72,6 +87,13 @@ INBOX_SEED = [
 ]
 FIRST_RECEIVE_ID = 5001
 TEHRAN_OFFSET_S = 3 * 3600 + 1800   # Asia/Tehran, no DST since 2022
+
+
+def _mobile_number(m):
+    """A sender as sms.ir gives it: a JSON number without 0 or 98 (9121234567);
+    a sender that is not a mobile stays as it is."""
+    mm = MOBILE_RE.fullmatch(str(m))
+    return int(mm.group(1)) if mm else m
 
 
 def tehran_date(unix_seconds):
@@ -198,6 +220,7 @@ class SmsIrV1:
         ("GET", re.compile(r"/v1/line/?", re.I), "get_lines"),
         ("GET", re.compile(r"/v1/receive/latest/?", re.I), "receive_latest"),
         ("GET", re.compile(r"/v1/receive/live/?", re.I), "receive_live"),
+        ("GET", re.compile(r"/v1/receive/archive/?", re.I), "receive_archive"),
     ]
 
     def __init__(self, mock):
@@ -216,6 +239,7 @@ class SmsIrV1:
             self.inbox = [dict(m, receiveReturnId=FIRST_RECEIVE_ID + i)
                           for i, m in enumerate(INBOX_SEED)]
             self.next_receive_id = FIRST_RECEIVE_ID + len(self.inbox)
+            self.live_includes_yesterday = False
 
     # --- envelopes -------------------------------------------------------
     @staticmethod
@@ -514,6 +538,29 @@ class SmsIrV1:
             raise ValidationError({name: ["The field %s must be between %d and %d." % (name, lo, hi)]})
         return n
 
+    @staticmethod
+    def _received(m, with_id):
+        """A stored message as the API shows it: mobile and number as JSON
+        numbers (9121234567), receiveReturnId only where the endpoint has it."""
+        out = {"messageText": m["messageText"], "number": m["number"],
+               "mobile": _mobile_number(m["mobile"]), "receivedDateTime": m["receivedDateTime"]}
+        if with_id:
+            out = dict({"receiveReturnId": m["receiveReturnId"]}, **out)
+        return out
+
+    @staticmethod
+    def _mobile_filter(req):
+        mobile = (req.query.get("mobile") or [None])[-1]
+        if mobile is None:
+            return lambda m: True
+        return lambda m: str(_mobile_number(m["mobile"])).endswith(mobile[-10:])
+
+    def _page(self, req, msgs, newest):
+        page = self._int_param(req, "pagenumber", 1, 1, 1000000)
+        size = self._int_param(req, "pagesize", 100, 1, 100)
+        msgs.sort(key=lambda m: m["receivedDateTime"], reverse=newest)   # stable: ties in arrival order
+        return msgs[(page - 1) * size:page * size]
+
     def receive_latest(self, req):
         """Destructive, as on sms.ir: each unread message is returned once,
         then marked read and never returned by this call again."""
@@ -523,24 +570,46 @@ class SmsIrV1:
             msgs = sorted(unread, key=lambda m: m["receivedDateTime"], reverse=True)[:count]
             for m in msgs:
                 m["read"] = True
-            return self.ok([{k: v for k, v in m.items() if k != "read"} for m in msgs])
+            return self.ok([self._received(m, True) for m in msgs])
 
     def receive_live(self, req):
         """Today's (Tehran) received messages, read and unread, paged; no
         receiveReturnId.  Reading them consumes nothing."""
         # (query keys arrive lower-cased; ASP.NET binds them case-insensitively)
-        page = self._int_param(req, "pagenumber", 1, 1, 1000000)
-        size = self._int_param(req, "pagesize", 10, 1, 100)
         newest = (req.query.get("sortbynewest") or ["false"])[-1].lower() == "true"
-        mobile = (req.query.get("mobile") or [None])[-1]
-        today = tehran_date(time.time())
+        now = time.time()
+        days = {tehran_date(now)}
+        if self.live_includes_yesterday:
+            days.add(tehran_date(now - 86400))
+        wanted = self._mobile_filter(req)
         with self.lock:
-            msgs = [m for m in self.inbox if tehran_date(m["receivedDateTime"]) == today
-                    and (mobile is None or str(m["mobile"]).endswith(mobile[-10:]))]
-            msgs.sort(key=lambda m: m["receivedDateTime"], reverse=newest)
-            msgs = msgs[(page - 1) * size:page * size]
-            return self.ok([{k: v for k, v in m.items() if k not in ("read", "receiveReturnId")}
-                            for m in msgs])
+            msgs = [m for m in self.inbox if tehran_date(m["receivedDateTime"]) in days
+                    and wanted(m)]
+            return self.ok([self._received(m, False) for m in self._page(req, msgs, newest)])
+
+    def receive_archive(self, req):
+        """Received messages of the days before today (Tehran), with
+        receiveReturnId, between fromDate and toDate (unix seconds, each
+        optional, inclusive), paged, oldest first.  Consumes nothing."""
+        lo = self._long_param(req, "fromdate")
+        hi = self._long_param(req, "todate")
+        today = tehran_date(time.time())
+        wanted = self._mobile_filter(req)
+        with self.lock:
+            msgs = [m for m in self.inbox if tehran_date(m["receivedDateTime"]) < today
+                    and (lo is None or m["receivedDateTime"] >= lo)
+                    and (hi is None or m["receivedDateTime"] <= hi) and wanted(m)]
+            return self.ok([self._received(m, True) for m in self._page(req, msgs, False)])
+
+    @staticmethod
+    def _long_param(req, name):
+        vals = req.query.get(name)
+        if vals is None:
+            return None
+        v = vals[-1]
+        if not re.fullmatch(r"[+-]?[0-9]{1,18}", v.strip()):
+            raise ValidationError({name: ["The value '%s' is not valid." % v]})
+        return int(v)
 
     # --- control hooks ---------------------------------------------------
     def set_delivery(self, mid, state):
@@ -565,7 +634,8 @@ class SmsIrV1:
         def bad(msg, status=400):
             return json_reply(status, {"ok": False, "error": msg})
 
-        if path not in ("/__mock/delivery", "/__mock/credit", "/__mock/inbox"):
+        if path not in ("/__mock/delivery", "/__mock/credit", "/__mock/inbox",
+                        "/__mock/receive"):
             return None
         if method != "POST":
             return method_not_allowed(req, ["POST"])
@@ -583,10 +653,27 @@ class SmsIrV1:
                 return bad("expected {\"credit\": number}")
             self.set_credit(c)
             return json_reply(200, {"ok": True})
+        if path == "/__mock/inbox" and isinstance(b, list):
+            if not all(isinstance(m, dict) for m in b):
+                return bad("expected an object or an array of objects")
+            for m in b:   # a batch arrives at once (one lock), as a burst would
+                self.add_inbox(self._inbox_message(m))
+            return json_reply(200, {"ok": True})
         if not isinstance(b, dict):
             return bad("expected an object")
-        self.add_inbox({"number": b.get("number", LINES[0]),
-                        "messageText": b.get("messageText", ""),
-                        "mobile": b.get("mobile", "989120000000"),
-                        "receivedDateTime": b.get("receivedDateTime", int(time.time()))})
+        if path == "/__mock/receive":
+            v = b.get("liveIncludesYesterday")
+            if not isinstance(v, bool):
+                return bad("expected {\"liveIncludesYesterday\": bool}")
+            with self.lock:
+                self.live_includes_yesterday = v
+            return json_reply(200, {"ok": True})
+        self.add_inbox(self._inbox_message(b))
         return json_reply(200, {"ok": True})
+
+    @staticmethod
+    def _inbox_message(b):
+        return {"number": b.get("number", LINES[0]),
+                "messageText": b.get("messageText", ""),
+                "mobile": b.get("mobile", "989120000000"),
+                "receivedDateTime": b.get("receivedDateTime", int(time.time()))}

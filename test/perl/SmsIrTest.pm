@@ -163,6 +163,8 @@ sms_ir.timeout = '2s'
 sms_ir.breaker_failures = 1000
 # drains queue thousands of codes to a few mobiles: no OTP throttle unless a test sets one (t/018)
 sms_ir.recipient_limit = '0'
+# tests count requests: no inbox polls unless a test sets inbox_poll (t/017)
+sms_ir.inbox_poll = 0
 log_min_messages = log
 } . (defined $opts{backup_line} ? qq{
 # account "backup": smsafzar on the same mock, the default account's fallback
