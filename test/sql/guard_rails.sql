@@ -83,6 +83,13 @@ SELECT sms_ir.queue_verify('09121110004', 123456, '{"Code": "4"}') > 0 AS queued
 SELECT sms_ir.queue_verify('09121110004', 123456, '{"Code": "5"}') > 0 AS queued;
 COMMIT;
 SELECT sms_test.fail($$SELECT sms_ir.queue_verify('09121110004', 123456, '{"Code": "6"}')$$);
+-- a synchronous send's count stays when its transaction rolls back: the SMS went out
+BEGIN;
+SELECT count(*) FROM sms_ir.sms_send_verify('09121110007', 123456, '{"Code": "1"}');
+SELECT count(*) FROM sms_ir.sms_send_verify('09121110007', 123456, '{"Code": "2"}');
+SELECT count(*) FROM sms_ir.sms_send_verify('09121110007', 123456, '{"Code": "3"}');
+ROLLBACK;
+SELECT sms_test.fail($$SELECT * FROM sms_ir.sms_send_verify('09121110007', 123456, '{"Code": "4"}')$$);
 -- the same dedupe_key queues nothing new and counts nothing
 SELECT sms_ir.queue_verify('09121110005', 123456, '{"Code": "1"}', dedupe_key => 'signup-5') AS id \gset
 SELECT sms_ir.queue_verify('09121110005', 123456, '{"Code": "1"}', dedupe_key => 'signup-5') = :id AS same_row;
