@@ -58,9 +58,15 @@ sms_calendar_day(TimestampTz t, pg_tz *tz)
 }
 
 TimestampTz
+sms_calendar_day_start(int32 day, pg_tz *tz)
+{
+	return local_instant(day + POSTGRES_EPOCH_JDATE, 0, tz);
+}
+
+TimestampTz
 sms_calendar_next_day(TimestampTz t, pg_tz *tz)
 {
-	return local_instant(sms_calendar_day(t, tz) + POSTGRES_EPOCH_JDATE + 1, 0, tz);
+	return sms_calendar_day_start(sms_calendar_day(t, tz) + 1, tz);
 }
 
 /* "HH:MM" -> minutes after midnight; false unless 00:00..24:00 */

@@ -15,6 +15,9 @@
 /* The calendar day of `t` in `tz` (days since 2000-01-01). */
 extern int32 sms_calendar_day(TimestampTz t, pg_tz *tz);
 
+/* The first moment of calendar day `day` (as sms_calendar_day()) in `tz`. */
+extern TimestampTz sms_calendar_day_start(int32 day, pg_tz *tz);
+
 /* The first moment of the day after `t`'s, in `tz`. */
 extern TimestampTz sms_calendar_next_day(TimestampTz t, pg_tz *tz);
 

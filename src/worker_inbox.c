@@ -33,6 +33,7 @@
 #include "utils/timestamp.h"
 
 #include "args.h"
+#include "calendar.h"
 #include "guc.h"
 #include "mobile.h"
 #include "outbox_store.h"
@@ -53,7 +54,7 @@ typedef struct InboxAccountState
 {
 	bool		newest_complete;	/* the newest messages were read to their end */
 	TimestampTz last_full_scan; /* ... at this time */
-	int			archive_day;	/* local day (Julian) whose yesterday was read; 0 never */
+	int32		archive_day;	/* sms_calendar_day() whose yesterday was read; 0 never */
 	bool		archive_settled;	/* ... read again ARCHIVE_SETTLE_SECS into the day */
 	bool		failing;		/* the last poll failed (said in the log) */
 } InboxAccountState;
@@ -82,38 +83,6 @@ typedef enum ListingResult
 	LISTING_FAILED,				/* a request failed: poll->error */
 	LISTING_ABORTED				/* shutdown or database drop */
 } ListingResult;
-
-/* The instant local day `jday` (Julian, sms_ir.timezone) starts. */
-static TimestampTz
-local_day_start(int jday)
-{
-	struct pg_tm tm = {0};
-	int			tz;
-	TimestampTz start;
-
-	j2date(jday, &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
-	tz = DetermineTimeZoneOffset(&tm, sms_ir_timezone);
-	if (tm2timestamp(&tm, 0, &tz, &start) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("sms_ir worker cannot compute the start of a day in sms_ir.timezone")));
-	return start;
-}
-
-/* The local day (Julian, sms_ir.timezone) of `ts`. */
-static int
-local_day(TimestampTz ts)
-{
-	struct pg_tm tm;
-	fsec_t		fsec;
-	int			tz;
-
-	if (timestamp2tm(ts, &tz, &tm, &fsec, NULL, sms_ir_timezone) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("sms_ir worker cannot read the date in sms_ir.timezone")));
-	return date2j(tm.tm_year, tm.tm_mon, tm.tm_mday);
-}
 
 static int64
 unix_seconds(TimestampTz ts)
@@ -254,15 +223,15 @@ static ListingResult
 poll_archive(InboxPoll *poll, TimestampTz now)
 {
 	InboxAccountState *st = poll->state;
-	int			today = local_day(now);
-	TimestampTz today_start = local_day_start(today);
+	int32		today = sms_calendar_day(now, sms_ir_timezone);
+	TimestampTz today_start = sms_calendar_day_start(today, sms_ir_timezone);
 	bool		settled = TimestampDifferenceExceeds(today_start, now, ARCHIVE_SETTLE_SECS * 1000);
 	bool		complete;
 	ListingResult r;
 
 	if (st->archive_day == today && (st->archive_settled || !settled))
 		return LISTING_DONE;
-	r = read_listing(poll, unix_seconds(local_day_start(today - 1)),
+	r = read_listing(poll, unix_seconds(sms_calendar_day_start(today - 1, sms_ir_timezone)),
 					 unix_seconds(today_start) - 1, false, ARCHIVE_MAX_PAGES, &complete);
 	if (r == LISTING_DONE)
 	{
