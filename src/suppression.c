@@ -66,69 +66,50 @@ sms_suppression_apply(SmsArgs *args, char **suppressed, int nsuppressed)
 	return kept;
 }
 
+typedef struct SuppressedFound
+{
+	char	  **mobiles;
+	int			n;
+} SuppressedFound;
+
+static void
+read_suppressed(SPITupleTable *rows, uint64 n, void *state)
+{
+	SuppressedFound *found = state;
+
+	if (n == 0)
+		return;
+	found->mobiles = palloc(sizeof(char *) * n);
+	for (uint64 i = 0; i < n; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(rows->vals[i], rows->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			found->mobiles[found->n++] = TextDatumGetCString(d);
+	}
+}
+
 char **
 sms_suppression_lookup(const SmsArgs *args, int *n)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			owner = sms_ir_table_owner("suppression");
-	Oid			save_user;
-	int			save_sec;
-	char	  **found = NULL;
-	MemoryContext cxt = CurrentMemoryContext;
+	SuppressedFound found = {NULL, 0};
+	Datum	   *elems;
 
 	*n = 0;
-	if (!OidIsValid(owner) || args->nmobiles == 0)
+	if (args->nmobiles == 0)
 		return NULL;
-
-	GetUserIdAndSecContext(&save_user, &save_sec);
-	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	PG_TRY();
-	{
-		Datum	   *elems = palloc(sizeof(Datum) * args->nmobiles);
-		Datum		arg;
-		Oid			argtype = TEXTARRAYOID;
-
-		for (int i = 0; i < args->nmobiles; i++)
-			elems[i] = CStringGetTextDatum(args->mobiles[i]);
-		arg = PointerGetDatum(construct_array(elems, args->nmobiles, TEXTOID, -1, false,
-											  TYPALIGN_INT));
-		SPI_connect();
-		if (plan == NULL)
-		{
-			SPIPlanPtr	p = SPI_prepare("SELECT mobile FROM sms_ir.suppression"
-										" WHERE mobile OPERATOR(pg_catalog.=) ANY ($1)",
-										1, &argtype);
-
-			if (p == NULL || SPI_keepplan(p) != 0)
-				elog(ERROR, "could not prepare the sms_ir.suppression lookup: %s",
-					 SPI_result_code_string(SPI_result));
-			plan = p;
-		}
-		if (SPI_execute_plan(plan, &arg, NULL, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not read sms_ir.suppression");
-		if (SPI_processed > 0)
-		{
-			MemoryContext old = MemoryContextSwitchTo(cxt);
-
-			found = palloc(sizeof(char *) * SPI_processed);
-			for (uint64 i = 0; i < SPI_processed; i++)
-			{
-				bool		isnull;
-				Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1,
-											  &isnull);
-
-				if (!isnull)
-					found[(*n)++] = TextDatumGetCString(d);
-			}
-			MemoryContextSwitchTo(old);
-		}
-		SPI_finish();
-	}
-	PG_FINALLY();
-	{
-		SetUserIdAndSecContext(save_user, save_sec);
-	}
-	PG_END_TRY();
-	return found;
+	elems = palloc(sizeof(Datum) * args->nmobiles);
+	for (int i = 0; i < args->nmobiles; i++)
+		elems[i] = CStringGetTextDatum(args->mobiles[i]);
+	(void) sms_ir_owner_select("suppression", &plan,
+							   "SELECT mobile FROM sms_ir.suppression"
+							   " WHERE mobile OPERATOR(pg_catalog.=) ANY ($1)",
+							   TEXTARRAYOID,
+							   PointerGetDatum(construct_array(elems, args->nmobiles, TEXTOID,
+															   -1, false, TYPALIGN_INT)),
+							   0, read_suppressed, &found);
+	*n = found.n;
+	return found.mobiles;
 }

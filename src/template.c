@@ -44,60 +44,39 @@ sms_ir_table_owner(const char *relname)
 }
 
 bool
-sms_template_lookup(const char *name, SmsLogicalTemplate *tmpl)
+sms_ir_owner_select(const char *relname, SPIPlanPtr *plan, const char *sql, Oid argtype,
+					Datum arg, long limit, SmsOwnerRowsReader reader, void *state)
 {
-	static SPIPlanPtr plan = NULL;
-	Oid			owner = sms_ir_table_owner("template");
+	Oid			owner = sms_ir_table_owner(relname);
 	Oid			save_user;
 	int			save_sec;
-	volatile bool found = false;
 	MemoryContext cxt = CurrentMemoryContext;
 
 	if (!OidIsValid(owner))
 		return false;
 
-	/*
-	 * As the table's owner: a role that may queue needs no right on the
-	 * table, and nothing of the caller's runs inside.
-	 */
 	GetUserIdAndSecContext(&save_user, &save_sec);
 	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	PG_TRY();
 	{
-		Datum		arg = CStringGetTextDatum(name);
-		Oid			argtype = TEXTOID;
+		MemoryContext old;
 
 		SPI_connect();
-		if (plan == NULL)
+		if (*plan == NULL)
 		{
-			SPIPlanPtr	p = SPI_prepare("SELECT body, ids FROM sms_ir.template"
-										" WHERE name OPERATOR(pg_catalog.=) $1",
-										1, &argtype);
+			SPIPlanPtr	p = SPI_prepare(sql, 1, &argtype);
 
 			if (p == NULL || SPI_keepplan(p) != 0)
-				elog(ERROR, "could not prepare the sms_ir.template lookup: %s",
+				elog(ERROR, "could not prepare the sms_ir.%s lookup: %s", relname,
 					 SPI_result_code_string(SPI_result));
-			plan = p;
+			*plan = p;
 		}
-		if (SPI_execute_plan(plan, &arg, NULL, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not read sms_ir.template");
-		if (SPI_processed == 1)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[0];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			bool		isnull;
-			Datum		body = SPI_getbinval(tup, desc, 1, &isnull);
-			Datum		ids;
-			MemoryContext old = MemoryContextSwitchTo(cxt);
-
-			tmpl->name = pstrdup(name);
-			tmpl->body = isnull ? NULL : TextDatumGetCString(body);
-			ids = SPI_getbinval(tup, desc, 2, &isnull);
-			tmpl->ids = isnull ? NULL : DatumGetJsonbPCopy(ids);
-			MemoryContextSwitchTo(old);
-			found = tmpl->body != NULL;
-		}
+		if (SPI_execute_plan(*plan, &arg, NULL, true, limit) != SPI_OK_SELECT)
+			elog(ERROR, "could not read sms_ir.%s", relname);
+		old = MemoryContextSwitchTo(cxt);
+		reader(SPI_tuptable, SPI_processed, state);
+		MemoryContextSwitchTo(old);
 		SPI_finish();
 	}
 	PG_FINALLY();
@@ -105,7 +84,44 @@ sms_template_lookup(const char *name, SmsLogicalTemplate *tmpl)
 		SetUserIdAndSecContext(save_user, save_sec);
 	}
 	PG_END_TRY();
-	return found;
+	return true;
+}
+
+typedef struct TemplateLookup
+{
+	const char *name;
+	SmsLogicalTemplate *tmpl;
+	bool		found;
+} TemplateLookup;
+
+static void
+read_template(SPITupleTable *rows, uint64 n, void *state)
+{
+	TemplateLookup *lookup = state;
+	bool		isnull;
+	Datum		d;
+
+	if (n != 1)
+		return;
+	lookup->tmpl->name = pstrdup(lookup->name);
+	d = SPI_getbinval(rows->vals[0], rows->tupdesc, 1, &isnull);
+	lookup->tmpl->body = isnull ? NULL : TextDatumGetCString(d);
+	d = SPI_getbinval(rows->vals[0], rows->tupdesc, 2, &isnull);
+	lookup->tmpl->ids = isnull ? NULL : DatumGetJsonbPCopy(d);
+	lookup->found = lookup->tmpl->body != NULL;
+}
+
+bool
+sms_template_lookup(const char *name, SmsLogicalTemplate *tmpl)
+{
+	static SPIPlanPtr plan = NULL;
+	TemplateLookup lookup = {name, tmpl, false};
+
+	(void) sms_ir_owner_select("template", &plan,
+							   "SELECT body, ids FROM sms_ir.template"
+							   " WHERE name OPERATOR(pg_catalog.=) $1",
+							   TEXTOID, CStringGetTextDatum(name), 1, read_template, &lookup);
+	return lookup.found;
 }
 
 void

@@ -10,6 +10,8 @@
 
 #include "postgres.h"
 
+#include "executor/spi.h"
+
 #include "utils/jsonb.h"
 
 #include "account.h"
@@ -33,6 +35,18 @@ typedef struct SmsLogicalTemplate
  * them, and nothing of the caller's runs inside.
  */
 extern Oid	sms_ir_table_owner(const char *relname);
+
+/* Reads the rows of sms_ir_owner_select() (in the caller's memory context). */
+typedef void (*SmsOwnerRowsReader) (SPITupleTable *rows, uint64 n, void *state);
+
+/*
+ * Run `sql` (one parameter, prepared once into *plan) read-only as the
+ * owner of sms_ir.<relname> and hand its rows to `reader`; false, reading
+ * nothing, when there is no such table.
+ */
+extern bool sms_ir_owner_select(const char *relname, SPIPlanPtr *plan, const char *sql,
+								Oid argtype, Datum arg, long limit,
+								SmsOwnerRowsReader reader, void *state);
 
 extern bool sms_template_lookup(const char *name, SmsLogicalTemplate *tmpl);
 
