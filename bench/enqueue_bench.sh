@@ -7,6 +7,8 @@
 #
 #   make && make install          # as root, first (or set SMS_IR_BUILD=1)
 #   bash bench/enqueue_bench.sh
+#   SMS_PG_CONFIG=/opt/pgB/usr/lib/postgresql/15/bin/pg_config bash bench/enqueue_bench.sh
+#                                 # another PostgreSQL install (PG_CONFIG works too)
 #
 # Starts a throw-away PostgreSQL cluster (scripts/lib/cluster.sh: the "postgres"
 # user, temp dir, unix socket only, sms_ir preloaded) with the worker paused
@@ -50,6 +52,15 @@
 # error or Ctrl-C.
 set -euo pipefail
 
+# Which PostgreSQL: SMS_PG_CONFIG (or PG_CONFIG) names its pg_config, as in
+# bench/lib.sh; initdb, pg_ctl, postgres, psql, pgbench, the sms_ir.so checked
+# for and the build (SMS_IR_BUILD=1: the Makefile's PG_CONFIG ?= follows the
+# exported PG_CONFIG) all come from it.  Default: the pg_config on PATH.
+if [ -n "${SMS_PG_CONFIG:-}" ]; then
+  export PG_CONFIG=$SMS_PG_CONFIG
+elif [ -n "${PG_CONFIG:-}" ]; then
+  export PG_CONFIG
+fi
 # shellcheck source-path=SCRIPTDIR source=../scripts/lib/cluster.sh
 . "$(dirname "$0")/../scripts/lib/cluster.sh"
 
@@ -222,7 +233,7 @@ full_page_writes = $FSYNC"
   setup
 
   echo "enqueue_bench: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg);" \
-    "$("$SMS_PGBIN/postgres" -V); pgbench $CLIENTS clients x ${SECONDS_PER_RUN}s x $ROUNDS rounds," \
+    "$("$SMS_PGBIN/postgres" -V) in $SMS_PGBIN; pgbench $CLIENTS clients x ${SECONDS_PER_RUN}s x $ROUNDS rounds," \
     "-M prepared; fsync $FSYNC, synchronous_commit $SYNC_COMMIT; worker paused"
   for v in "${variants[@]}"; do : >"$SMS_WORK/tps.$v"; : >"$SMS_WORK/cpu.$v"; done
   for ((r = 1; r <= ROUNDS; r++)); do
