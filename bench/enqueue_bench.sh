@@ -22,8 +22,10 @@
 #
 # A fixed mobile would be refused by sms_ir's default throttle after 5 rows
 # (sms_ir.recipient_limit '5/10min', SQLSTATE 53400); 10^7 numbers make a repeat
-# within 10 minutes negligible at these rates.  The variants, alternating
-# a, b, c, c0, cp, a, b, ... for BENCH_ROUNDS (3) rounds:
+# within 10 minutes negligible at these rates.  The variants, alternating for
+# BENCH_ROUNDS (3) rounds, odd rounds in this order and even rounds in reverse
+# (a, b, c, c0, cp, cp, c0, c, b, a, a, b, ...: a steady drift of the shared
+# machine's speed during a round then favours no variant):
 #
 #   (a)  plain:  orders has no trigger;
 #   (b)  diy:    an AFTER INSERT ... FOR EACH ROW plpgsql trigger inserts a
@@ -372,8 +374,11 @@ log_line_prefix = '%m [%p] %e '"
     "a random mobile 0912xxxxxxx per row"
   for v in "${variants[@]}"; do : >"$SMS_WORK/tps.$v"; : >"$SMS_WORK/cpu.$v"; done
   : >"$SMS_WORK/errors"
+  local order=("${variants[@]}") reversed=() i
+  for ((i = ${#variants[@]} - 1; i >= 0; i--)); do reversed+=("${variants[i]}"); done
   for ((r = 1; r <= ROUNDS; r++)); do
-    for v in "${variants[@]}"; do
+    if ((r % 2)); then order=("${variants[@]}"); else order=("${reversed[@]}"); fi
+    for v in "${order[@]}"; do
       run "$v"
       echo "$RUN_TPS" >>"$SMS_WORK/tps.$v"
       echo "$RUN_CPU" >>"$SMS_WORK/cpu.$v"
