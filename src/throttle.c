@@ -158,27 +158,38 @@ load_counts_file(ThrottleShared *s)
 	FreeFile(f);
 }
 
-/* Write the table (a temporary file renamed into place). */
+/*
+ * Write the table (a temporary file renamed into place).  It is copied
+ * under the lock and written without it: the OTP paths are not held up by
+ * the file system.
+ */
 static void
 write_counts_file(void)
 {
 	const char *tmp = THROTTLE_FILE ".tmp";
 	uint32		header[2] = {THROTTLE_FILE_MAGIC, THROTTLE_FILE_VERSION};
-	FILE	   *f = AllocateFile(tmp, PG_BINARY_W);
+	ThrottleShared *copy = palloc_extended(sizeof(ThrottleShared), MCXT_ALLOC_NO_OOM);
+	FILE	   *f;
 	bool		ok;
 
+	if (copy == NULL)
+		return;					/* saved next time */
+	lock(LW_SHARED);
+	memcpy(copy, shared, sizeof(ThrottleShared));
+	unlock();
+	f = AllocateFile(tmp, PG_BINARY_W);
 	if (f == NULL)
 	{
 		ereport(LOG,
 				(errcode_for_file_access(),
 				 errmsg("sms_ir: could not write throttle counts to \"%s\": %m", tmp)));
+		pfree(copy);
 		return;
 	}
-	lock(LW_SHARED);
 	ok = fwrite(header, sizeof(header), 1, f) == 1 &&
-		fwrite(shared->daily, sizeof(shared->daily), 1, f) == 1 &&
-		fwrite(shared->entries, sizeof(shared->entries), 1, f) == 1;
-	unlock();
+		fwrite(copy->daily, sizeof(copy->daily), 1, f) == 1 &&
+		fwrite(copy->entries, sizeof(copy->entries), 1, f) == 1;
+	pfree(copy);
 	if (FreeFile(f) != 0)
 		ok = false;
 	if (!ok)
