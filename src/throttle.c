@@ -337,11 +337,15 @@ static ThrottleEntry *
 find_entry(uint64 key, int window_s, TimestampTz now, bool create)
 {
 	uint32		h = hash_bytes_extended((const unsigned char *) &key, sizeof(key), 0);
+	int64		now_step = step_at(now, window_s);
 	ThrottleEntry *victim = NULL;
+	bool		victim_idle = false;
 	ThrottleEntry *e;
 
 	for (int p = 0; p < THROTTLE_PROBES; p++)
 	{
+		bool		idle;
+
 		e = &shared->entries[(h + p) & (THROTTLE_ENTRIES - 1)];
 		if (e->key == key)
 		{
@@ -352,19 +356,33 @@ find_entry(uint64 key, int window_s, TimestampTz now, bool create)
 				/* counted with another interval: start afresh */
 				memset(e->counts, 0, sizeof(e->counts));
 				e->window_s = window_s;
-				e->newest = step_at(now, window_s);
+				e->newest = now_step;
 			}
-			advance(e, step_at(now, window_s));
+			advance(e, now_step);
 			return e;
 		}
-		/* a free or idle slot first, else the one idle longest */
-		if (entry_idle(e, now))
+
+		/*
+		 * A slot never used ends the search: slots are never freed, and a
+		 * key takes the first idle slot of its run, so it is in no later
+		 * one.  Else the first idle slot, or failing that the one idle
+		 * longest, is where a new key goes.
+		 */
+		if (e->key == 0)
 		{
-			if (victim == NULL || !entry_idle(victim, now))
+			if (!victim_idle)
 				victim = e;
+			break;
 		}
-		else if (victim == NULL ||
-				 (!entry_idle(victim, now) && last_used(e) < last_used(victim)))
+		idle = e->window_s == window_s ? now_step - e->newest >= THROTTLE_RING :
+			entry_idle(e, now);
+		if (idle)
+		{
+			if (!victim_idle)
+				victim = e;
+			victim_idle = true;
+		}
+		else if (!victim_idle && (victim == NULL || last_used(e) < last_used(victim)))
 			victim = e;
 	}
 	if (!create)
@@ -373,7 +391,7 @@ find_entry(uint64 key, int window_s, TimestampTz now, bool create)
 	memset(e, 0, sizeof(*e));
 	e->key = key;
 	e->window_s = window_s;
-	e->newest = step_at(now, window_s);
+	e->newest = now_step;
 	return e;
 }
 
