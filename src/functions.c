@@ -961,7 +961,10 @@ sms_send_to_contacts(PG_FUNCTION_ARGS)
 				 errmsg("no recipients given"),
 				 errhint("Pass group_ids, contact_relation_ids or both.")));
 
-	/* advertising to the panel's contact groups: quiet hours apply (suppression cannot: the provider expands the groups) */
+	/*
+	 * Advertising to the panel's contact groups: quiet hours apply.
+	 * Suppression cannot: the provider expands the groups.
+	 */
 	check_quiet_hours(&args);
 	InitMaterializedSRF(fcinfo, 0);
 	execute(provider, &args, &reply);

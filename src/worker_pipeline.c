@@ -1086,7 +1086,7 @@ build_row(OutboxRow *row, const HttpRunOptions *opts)
 
 	if (!route_row(row))
 		return false;
-	if (!skip_suppressed(row) || !take_daily(row))
+	if (!skip_suppressed(row))
 		return false;
 
 	ps = worker_configs_get(current_settings(), row->account);
@@ -1100,6 +1100,9 @@ build_row(OutboxRow *row, const HttpRunOptions *opts)
 			judge_without_request(row, OUTBOX_FAILED, why);
 		return false;
 	}
+	/* from here on a request starts, or judge() gives the allowance back */
+	if (!take_daily(row))
+		return false;
 	cfg = ps->cfg;
 	old = MemoryContextSwitchTo(row->cxt);
 	row->uses_token = sms_provider_uses_token(row->provider, &cfg);
