@@ -14,6 +14,8 @@
 #include <errno.h>
 #include <limits.h>
 
+#include <json-c/printbuf.h>
+
 #include "json.h"
 
 /*
@@ -86,6 +88,7 @@ typedef struct SmsJsonOwner
 {
 	MemoryContextCallback cb;
 	struct json_object *obj;	/* NULL once released */
+	char	   *spelling;		/* a root double's text as parsed */
 } SmsJsonOwner;
 
 static void
@@ -110,15 +113,42 @@ new_owner(void)
 	return owner;
 }
 
-/* Arm `owner` with obj (NULL is fine); the object's userdata finds it again. */
+/* json-c serializer of an armed root double: its spelling, kept by its owner */
+static int
+print_spelling(struct json_object *obj, struct printbuf *pb, int level, int flags)
+{
+	SmsJsonOwner *owner = (SmsJsonOwner *) json_object_get_userdata(obj);
+	char		buf[64];
+	const char *text = owner != NULL ? owner->spelling : NULL;
+
+	if (text == NULL)
+	{
+		snprintf(buf, sizeof(buf), "%.17g", json_object_get_double(obj));
+		text = buf;
+	}
+	return printbuf_memappend(pb, text, (int) strlen(text));
+}
+
+/*
+ * Arm `owner` with obj (NULL is fine); the object's userdata finds it again.
+ * A parsed double keeps its spelling in its userdata, printed by json-c's
+ * userdata serializer: a root double would print the owner's bytes instead
+ * (the json fuzz target found it with the input "7.42").  Its spelling moves
+ * to the owner, with a serializer that prints it from there.
+ */
 static struct json_object *
 arm(SmsJsonOwner *owner, struct json_object *obj)
 {
-	if (obj != NULL)
+	if (obj == NULL)
+		return NULL;
+	owner->obj = obj;
+	if (json_object_is_type(obj, json_type_double))
 	{
-		owner->obj = obj;
-		json_object_set_userdata(obj, owner, NULL);
+		owner->spelling = pstrdup(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
+		json_object_set_serializer(obj, print_spelling, owner, NULL);
 	}
+	else
+		json_object_set_userdata(obj, owner, NULL);
 	return obj;
 }
 

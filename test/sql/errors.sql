@@ -265,3 +265,11 @@ SET statement_timeout = '200ms';
 SELECT sms_test.fail($$SELECT sms_ir.sms_send_verify('09121234567', 999, '{"Code": "1"}')$$);
 RESET statement_timeout;
 SELECT * FROM sms_ir.sms_send_verify('09121234567', 123456, '{"Code": "1"}');
+
+-- a reply that is a bare number keeps its spelling (json-c keeps a parsed
+-- double's text in the object's userdata, where the reply's owner used to
+-- go: sms_api returned the owner's bytes; found by the json fuzz target)
+SELECT sms_test.fault('{"match": "/v1/credit", "kind": "status", "status": 200, "body_hex": "372e3432"}');
+SELECT sms_ir.sms_api('GET', '/v1/credit') AS bare_double;
+SELECT sms_test.fault('{"match": "/v1/credit", "kind": "status", "status": 200, "body_hex": "31652b33"}');
+SELECT sms_ir.sms_api('GET', '/v1/credit') AS bare_exponent;
