@@ -5,11 +5,19 @@
 #   unprivileged "postgres" user against the local mock provider.
 # SMS_IR_SKIP_DEPS=1 skips the apt-get step (for quick local runs);
 # PROVE_TESTS='test/t/001_outbox.pl' runs some TAP tests only.
+# SMS_PG_CONFIG (or PG_CONFIG) names another PostgreSQL install's pg_config
+# (a relocatable copy such as /opt/pgB/usr/lib/postgresql/15/bin/pg_config):
+# the build, the install and every cluster then use it, not the system's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Provider replies are Persian: clusters are created UTF-8 whatever the caller's locale.
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 src=$(pwd)
+if [ -n "${SMS_PG_CONFIG:-}" ]; then
+  export PG_CONFIG=$SMS_PG_CONFIG
+elif [ -n "${PG_CONFIG:-}" ]; then
+  export PG_CONFIG
+fi
 
 if [ "${SMS_IR_SKIP_DEPS:-0}" != 1 ]; then
   bash scripts/install-deps.sh
