@@ -26,6 +26,7 @@
 #include "utils/varlena.h"
 
 #include "account.h"
+#include "args.h"
 #include "guc.h"
 
 int			sms_naccounts = 0;
@@ -325,7 +326,7 @@ sms_account_current(void)
 	if (a == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown sms_ir account \"%s\"", session_account),
+				 errmsg("unknown sms_ir account \"%s\"", sms_args_show(session_account)),
 				 errdetail("The accounts are: %s.", declared_names()),
 				 errhint("Set sms_ir.account to one of them; accounts are declared in sms_ir.accounts.")));
 	return a;

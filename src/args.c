@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -18,6 +19,197 @@
 #include "guc.h"
 #include "mobile.h"
 #include "parts.h"
+
+/* Characters of a caller's value an error message shows (never all of 1 MB). */
+#define SHOW_MAX_CHARS 64
+/* Longest opaque id (message, pack, provider template id) and template name, in bytes. */
+#define ID_MAX_BYTES 128
+/* Longest template parameter name, in bytes (a template placeholder's name). */
+#define PARAM_NAME_MAX_BYTES 64
+/* Longest sender line number, in digits. */
+#define LINE_NUMBER_MAX_DIGITS 18
+
+/*
+ * The code point at p (valid UTF-8: the server checked it) and its length in
+ * bytes.
+ */
+static pg_wchar
+code_point_at(const char *p, int *len)
+{
+	const unsigned char *u = (const unsigned char *) p;
+
+	*len = pg_utf_mblen(u);
+	return utf8_to_unicode(u);
+}
+
+/* C0 controls, DEL and C1 controls. */
+static bool
+is_control(pg_wchar c)
+{
+	return c < 0x20 || (c >= 0x7F && c <= 0x9F);
+}
+
+/*
+ * Invisible characters that change how text around them reads: zero-width
+ * and direction marks, embeddings, overrides and isolates, the BOM.
+ */
+static bool
+is_invisible(pg_wchar c)
+{
+	return (c >= 0x200B && c <= 0x200F) || (c >= 0x202A && c <= 0x202E) ||
+		(c >= 0x2060 && c <= 0x2069) || c == 0xFEFF;
+}
+
+char *
+sms_args_show(const char *value)
+{
+	StringInfoData out;
+	const char *p = value;
+	int			shown = 0;
+
+	if (value == NULL)
+		return pstrdup("(null)");
+	initStringInfo(&out);
+	while (*p && shown < SHOW_MAX_CHARS)
+	{
+		int			len = 1;
+		pg_wchar	c;
+
+		if (GetDatabaseEncoding() == PG_UTF8)
+			c = code_point_at(p, &len);
+		else
+		{
+			c = (unsigned char) *p;
+			len = pg_mblen(p);
+		}
+		if (is_control(c) || is_invisible(c))
+			appendStringInfo(&out, "\\u%04X", (unsigned int) c);
+		else
+			appendBinaryStringInfo(&out, p, len);
+		p += len;
+		shown++;
+	}
+	if (*p)
+		appendStringInfo(&out, "... (%zu bytes)", strlen(value));
+	return out.data;
+}
+
+/*
+ * The 1-based position of the first control character of `text` (C0 but
+ * tab, line feed and carriage return; DEL; C1), 0 when there is none;
+ * *cp gets it.
+ */
+static int
+first_control(const char *text, pg_wchar *cp)
+{
+	int			pos = 1;
+
+	if (GetDatabaseEncoding() != PG_UTF8)
+	{
+		for (const unsigned char *u = (const unsigned char *) text; *u; u++, pos++)
+			if ((*u < 0x20 && *u != '\t' && *u != '\n' && *u != '\r') || *u == 0x7F)
+			{
+				*cp = *u;
+				return pos;
+			}
+		return 0;
+	}
+	for (const char *p = text; *p; pos++)
+	{
+		int			len;
+		pg_wchar	c = code_point_at(p, &len);
+
+		if (is_control(c) && c != '\t' && c != '\n' && c != '\r')
+		{
+			*cp = c;
+			return pos;
+		}
+		p += len;
+	}
+	return 0;
+}
+
+/*
+ * Refuse a text a handset cannot show: control characters other than tab
+ * and line breaks.  `position` is the 1-based array element, or 0.
+ */
+static void
+check_controls(const char *text, const char *argname, int position)
+{
+	pg_wchar	c;
+	int			at = first_control(text, &c);
+
+	if (at == 0)
+		return;
+	if (position > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s element %d contains a control character", argname, position),
+				 errdetail("Character %d of \"%s\" is U+%04X.", at, sms_args_show(text),
+						   (unsigned int) c),
+				 errhint("Remove control characters; tabs and line breaks are fine.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("%s contains a control character", argname),
+			 errdetail("Character %d of \"%s\" is U+%04X.", at, sms_args_show(text),
+					   (unsigned int) c),
+			 errhint("Remove control characters; tabs and line breaks are fine.")));
+}
+
+char *
+sms_args_id(const char *id, const char *argname)
+{
+	size_t		len = strlen(id);
+	const char *why = NULL;
+
+	if (len == 0)
+		why = "It is empty.";
+	else if (len > ID_MAX_BYTES)
+		why = psprintf("It has %zu bytes; ids have at most %d.", len, ID_MAX_BYTES);
+	else
+		for (const unsigned char *u = (const unsigned char *) id; *u && why == NULL; u++)
+			if (*u <= 0x20 || *u >= 0x7F)
+				why = psprintf("Character %d is not a printable ASCII character other than a space.",
+							   (int) ((const char *) u - id) + 1);
+	if (why != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid %s \"%s\"", argname, sms_args_show(id)),
+				 errdetail_internal("%s", why),
+				 errhint("Pass an id as a send function returned it: 1 to %d printable ASCII characters, no spaces.",
+						 ID_MAX_BYTES)));
+	return (char *) id;
+}
+
+char *
+sms_args_template_name(const char *id)
+{
+	size_t		len = strlen(id);
+	const char *why = NULL;
+
+	if (len == 0)
+		why = "It is empty.";
+	else if (len > ID_MAX_BYTES)
+		why = psprintf("It has %zu bytes; template ids and names have at most %d.", len,
+					   ID_MAX_BYTES);
+	else if (GetDatabaseEncoding() == PG_UTF8)
+		for (const char *p = id; *p && why == NULL;)
+		{
+			int			clen;
+			pg_wchar	c = code_point_at(p, &clen);
+
+			if (is_control(c) || is_invisible(c) || c == ' ')
+				why = psprintf("It holds U+%04X.", (unsigned int) c);
+			p += clen;
+		}
+	if (why != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid template_id \"%s\"", sms_args_show(id)),
+				 errdetail_internal("%s", why),
+				 errhint("Pass a template id from the provider's panel or the name of a row of sms_ir.template: no spaces, control or invisible characters.")));
+	return (char *) id;
+}
 
 void
 sms_args_init(SmsArgs *args, SmsOp op)
@@ -32,7 +224,8 @@ sms_args_not_null(bool isnull, const char *argname)
 	if (isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", argname)));
+				 errmsg("%s must not be NULL", argname),
+				 errhint("Pass a value for %s.", argname)));
 }
 
 char *
@@ -43,7 +236,7 @@ sms_args_mobile(const char *in, const char *argname)
 	if (!sms_mobile_normalize(in, canonical))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid mobile number \"%s\" in %s", in, argname),
+				 errmsg("invalid mobile number \"%s\" in %s", sms_args_show(in), argname),
 				 errhint("Use an Iranian mobile number such as 09121234567, 9121234567, 989121234567, +989121234567 or 00989121234567.")));
 	return pstrdup(canonical);
 }
@@ -59,7 +252,9 @@ text_array_elements(ArrayType *arr, int *n, const char *argname)
 	if (ARR_NDIM(arr) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be a one-dimensional array", argname)));
+				 errmsg("%s must be a one-dimensional array", argname),
+				 errdetail("It has %d dimensions.", ARR_NDIM(arr)),
+				 errhint("Pass a plain array such as ARRAY['a', 'b'].")));
 	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT,
 					  &elems, &nulls, n);
 	if (*n == 0)
@@ -74,7 +269,8 @@ text_array_elements(ArrayType *arr, int *n, const char *argname)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("%s must not contain NULL", argname),
-					 errdetail("Element %d is NULL.", i + 1)));
+					 errdetail("Element %d is NULL.", i + 1),
+					 errhint("Remove the NULL elements.")));
 		out[i] = TextDatumGetCString(elems[i]);
 	}
 	return out;
@@ -105,7 +301,7 @@ sms_args_mobile_list(char **raw, int n, const char *argname)
 		if (!sms_mobile_normalize(raw[i], canonical))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid mobile number \"%s\" in %s", raw[i], argname),
+					 errmsg("invalid mobile number \"%s\" in %s", sms_args_show(raw[i]), argname),
 					 errdetail("The number is element %d of the array.", i + 1),
 					 errhint("Use an Iranian mobile number such as 09121234567, 9121234567, 989121234567, +989121234567 or 00989121234567.")));
 		out[i] = pstrdup(canonical);
@@ -154,6 +350,7 @@ sms_args_message(const char *text, const char *argname)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must not be empty", argname),
 				 errhint("Pass the text of the message.")));
+	check_controls(text, argname, 0);
 	check_parts(text, argname, 0);
 	return pstrdup(text);
 }
@@ -187,6 +384,7 @@ sms_args_message_list(char **out, int n, const char *argname)
 					 errmsg("%s must not contain empty messages", argname),
 					 errdetail("Element %d is empty.", i + 1),
 					 errhint("Pass the text of every message.")));
+		check_controls(out[i], argname, i + 1);
 		check_parts(out[i], argname, i + 1);
 	}
 	return out;
@@ -199,6 +397,7 @@ sms_args_template_id(int64 template_id)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid template_id " INT64_FORMAT, template_id),
+				 errdetail("A template id is positive."),
 				 errhint("Use the id of a verify template from the provider's panel.")));
 	return psprintf(INT64_FORMAT, template_id);
 }
@@ -228,12 +427,31 @@ sms_args_line_number(const SmsProvider *provider, const char *arg)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("no sender line number given"),
 				 errhint("Pass line_number, or set sms_ir.line_number.")));
-	if (strspn(line, "0123456789") != strlen(line) || strlen(line) > 18)
+	if (strspn(line, "0123456789") != strlen(line) || strlen(line) > LINE_NUMBER_MAX_DIGITS ||
+		strspn(line, "0") == strlen(line))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid line number \"%s\"", line),
+				 errmsg("invalid line number \"%s\"", sms_args_show(line)),
+				 errdetail("A line number is 1 to %d ASCII digits, not all zeros.",
+						   LINE_NUMBER_MAX_DIGITS),
 				 errhint("A line number is the sender number's digits, such as 30004505000017.")));
 	return pstrdup(line);
+}
+
+char *
+sms_args_sender(const char *sender)
+{
+	const char *digits = sender[0] == '+' ? sender + 1 : sender;
+
+	if (digits[0] == '\0' || strspn(digits, "0123456789") != strlen(digits) ||
+		strlen(digits) > LINE_NUMBER_MAX_DIGITS || strspn(digits, "0") == strlen(digits))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid sender \"%s\"", sms_args_show(sender)),
+				 errdetail("A sender is 1 to %d ASCII digits, not all zeros, after an optional \"+\".",
+						   LINE_NUMBER_MAX_DIGITS),
+				 errhint("Pass a line number of the account, such as 30004505000017, or NULL for the default.")));
+	return pstrdup(sender);
 }
 
 int64
@@ -247,7 +465,9 @@ sms_args_send_at(const SmsProvider *provider, TimestampTz ts, bool isnull)
 	if (TIMESTAMP_NOT_FINITE(ts))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("send_at must be a finite time")));
+				 errmsg("send_at must be a finite time"),
+				 errdetail("send_at is %s.", timestamptz_to_str(ts)),
+				 errhint("Pass NULL to send now, or use the outbox (send_after) to send later.")));
 	ahead = (ts - now) / USECS_PER_SEC;
 	if (ahead < provider->send_at_min_ahead || ahead > provider->send_at_max_ahead)
 		ereport(ERROR,
@@ -278,13 +498,13 @@ param_value_text(JsonbValue *v, const char *name)
 		case jbvNull:
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("template parameter \"%s\" is null", name),
+					 errmsg("template parameter \"%s\" is null", sms_args_show(name)),
 					 errhint("Give every parameter a string value.")));
 			break;
 		default:
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("template parameter \"%s\" must be a string", name),
+					 errmsg("template parameter \"%s\" must be a string", sms_args_show(name)),
 					 errhint("Give every parameter a string value.")));
 	}
 	return NULL;				/* keep compiler quiet */
@@ -295,19 +515,41 @@ add_param(const SmsProvider *provider, SmsArgs *args, int *cap,
 		  char *name, char *value)
 {
 	int			len = pg_mbstrlen(value);
+	pg_wchar	c;
 
 	if (name[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("template parameter name must not be empty")));
+				 errmsg("template parameter name must not be empty"),
+				 errhint("Name every parameter as its template does, such as {\"code\": \"4821\"}.")));
+	if (strlen(name) > PARAM_NAME_MAX_BYTES || first_control(name, &c) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid template parameter name \"%s\"", sms_args_show(name)),
+				 errdetail("A parameter name has 1 to %d bytes and no control characters.",
+						   PARAM_NAME_MAX_BYTES),
+				 errhint("Name every parameter as its template does, such as {\"code\": \"4821\"}.")));
+	for (int i = 0; i < args->nparams; i++)
+		if (strcmp(args->params[i].name, name) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("template parameter \"%s\" is given twice", sms_args_show(name)),
+					 errhint("Give each parameter once.")));
 	if (len > provider->param_value_max)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("template parameter \"%s\" is too long for %s", name,
+				 errmsg("template parameter \"%s\" is too long for %s", sms_args_show(name),
 						provider->name),
 				 errdetail("The value has %d characters; %s accepts at most %d.",
 						   len, provider->name, provider->param_value_max),
 				 errhint("Shorten the value or put the text in the template itself.")));
+	if (first_control(value, &c) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("template parameter \"%s\" contains a control character",
+						sms_args_show(name)),
+				 errdetail("Its value \"%s\" holds U+%04X.", sms_args_show(value), (unsigned int) c),
+				 errhint("Remove control characters; tabs and line breaks are fine.")));
 	if (args->nparams >= *cap)
 	{
 		*cap = *cap ? *cap * 2 : 8;
@@ -339,6 +581,14 @@ sms_args_params(const SmsProvider *provider, Jsonb *params, SmsArgs *args)
 				 errmsg("parameters must be a JSON object or array"),
 				 errhint("Use {\"code\": \"4821\"} or [{\"name\": \"code\", \"value\": \"4821\"}].")));
 	is_object = JB_ROOT_IS_OBJECT(params);
+	/* counted before any is read: 100,000 keys cost nothing */
+	if (JsonContainerSize(&params->root) > SMS_MAX_PARAMS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many template parameters"),
+				 errdetail("There are %u parameters; a message takes at most %d.",
+						   JsonContainerSize(&params->root), SMS_MAX_PARAMS),
+				 errhint("Pass only the parameters the template uses.")));
 
 	it = JsonbIteratorInit(&params->root);
 	tok = JsonbIteratorNext(&it, &v, true); /* BEGIN_OBJECT / BEGIN_ARRAY */
@@ -380,23 +630,32 @@ sms_args_params(const SmsProvider *provider, Jsonb *params, SmsArgs *args)
 }
 
 /*
- * A numeric template id over the provider's max_template_id is a bad value
- * (22023), not a missing feature: checked before supports() so a digits-only
- * id too large for int64 never reaches strtoll() in a request builder.
- * Non-numeric ids are left to supports().
+ * A provider template id: printable ASCII without spaces, and a numeric one
+ * (digits only) neither all zeros nor over the provider's max_template_id.
+ * Bad values (22023), not missing features: checked before supports() so a
+ * digits-only id too large for int64 never reaches strtoll() in a request
+ * builder.  Other non-numeric ids are left to supports().
  */
 static void
-check_template_id_range(const SmsProvider *provider, const SmsArgs *args)
+check_template_id(const SmsProvider *provider, const SmsArgs *args)
 {
 	const char *id = args->template_id;
 	const char *digits;
 	bool		over = false;
 	int64		v = 0;
 
-	if (provider->max_template_id <= 0 || id == NULL ||
-		(args->op != SMS_OP_VERIFY && args->op != SMS_OP_TEMPLATE))
+	if (id == NULL || (args->op != SMS_OP_VERIFY && args->op != SMS_OP_TEMPLATE))
 		return;
-	if (id[0] == '\0' || strspn(id, "0123456789") != strlen(id))
+	(void) sms_args_id(id, "template_id");
+	if (strspn(id, "0123456789") != strlen(id))
+		return;
+	if (strspn(id, "0") == strlen(id))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid template_id %s", id),
+				 errdetail("A numeric template id is positive."),
+				 errhint("Use the id of a template from the provider's panel.")));
+	if (provider->max_template_id <= 0)
 		return;
 	for (digits = id; *digits && !over; digits++)
 	{
@@ -421,7 +680,7 @@ sms_args_check_supported(const SmsProvider *provider, const SmsArgs *args)
 {
 	const char *hint = NULL;
 
-	check_template_id_range(provider, args);
+	check_template_id(provider, args);
 
 	if (!sms_provider_supports(provider, args, &hint))
 		ereport(ERROR,
@@ -482,14 +741,10 @@ sms_args_template_from_call(FunctionCallInfo fcinfo, const SmsProvider *provider
 	args->mobiles = palloc(sizeof(char *));
 	args->mobiles[0] = sms_args_mobile(text_to_cstring(PG_GETARG_TEXT_PP(0)), "recipient");
 	args->nmobiles = 1;
-	args->template_id = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	if (args->template_id[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("template_id must not be empty")));
+	args->template_id = sms_args_template_name(text_to_cstring(PG_GETARG_TEXT_PP(1)));
 	sms_args_params(provider, PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2), args);
 	/* sender: only the explicit argument; the provider decides its default */
-	args->line_number = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
+	args->line_number = PG_ARGISNULL(3) ? NULL : sms_args_sender(text_to_cstring(PG_GETARG_TEXT_PP(3)));
 }
 
 SmsArgs

@@ -17,7 +17,35 @@
 
 #include "provider.h"
 
+/*
+ * Most parameters one template message takes.  Neither sms.ir's v1 docs nor
+ * the other providers' name a limit; templates use a handful, and 100 is the
+ * bound of every other per-request list (mobiles, ids).
+ */
+#define SMS_MAX_PARAMS 100
+
 extern void sms_args_init(SmsArgs *args, SmsOp op);
+
+/*
+ * A caller's value as an error message shows it: at most 64 characters
+ * (then "... (N bytes)"), control and invisible characters as \uXXXX.
+ */
+extern char *sms_args_show(const char *value);
+
+/*
+ * An opaque id a provider gave (message id, pack id, template id): 1 to 128
+ * printable ASCII characters, no spaces; raises 22023 naming `argname`.
+ */
+extern char *sms_args_id(const char *id, const char *argname);
+
+/*
+ * A template_id argument (a provider template id or a logical template's
+ * name): 1 to 128 bytes, no spaces, control or invisible characters.
+ */
+extern char *sms_args_template_name(const char *id);
+
+/* A template's explicit sender: digits after an optional '+', not all zeros. */
+extern char *sms_args_sender(const char *sender);
 
 /* Raise 22004 if `isnull`; `argname` names the SQL argument. */
 extern void sms_args_not_null(bool isnull, const char *argname);
