@@ -29,7 +29,7 @@ sms_kind_op(const char *kind)
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid outbox kind \"%s\"", kind ? kind : "(null)"),
+			 errmsg("invalid outbox kind \"%s\"", sms_args_show(kind)),
 			 errhint("Use bulk, like_to_like, verify or template.")));
 	return SMS_OP_BULK;			/* keep compiler quiet */
 }
@@ -53,7 +53,8 @@ scalar_text(JsonbValue *v, const char *key)
 												   NumericGetDatum(v->val.numeric)));
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("payload key \"%s\" must be a string", key)));
+			 errmsg("payload key \"%s\" must be a string", key),
+			 errhint("Payload keys are the queue function's arguments: strings, and arrays of strings for messages and mobiles.")));
 	return NULL;				/* keep compiler quiet */
 }
 
@@ -86,7 +87,8 @@ text_array_member(Jsonb *payload, const char *key, int *n)
 	if (v.type != jbvBinary || !JsonContainerIsArray(v.val.binary.data))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("payload key \"%s\" must be an array of strings", key)));
+				 errmsg("payload key \"%s\" must be an array of strings", key),
+				 errhint("Pass a JSON array of strings, such as [\"09121234567\"].")));
 	out = palloc(sizeof(char *) * cap);
 	it = JsonbIteratorInit(v.val.binary.data);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
@@ -97,7 +99,8 @@ text_array_member(Jsonb *payload, const char *key, int *n)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("%s must not contain NULL", key),
-					 errdetail("Element %d is NULL.", *n + 1)));
+					 errdetail("Element %d is NULL.", *n + 1),
+					 errhint("Remove the null elements.")));
 		if (*n >= cap)
 		{
 			cap *= 2;
@@ -118,7 +121,8 @@ check_keys(Jsonb *payload, const char *const *allowed, int nallowed)
 	if (!JB_ROOT_IS_OBJECT(payload) || JB_ROOT_IS_SCALAR(payload))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("outbox payload must be a JSON object")));
+				 errmsg("outbox payload must be a JSON object"),
+				 errhint("Use the queue function's argument names as keys, such as {\"message\": \"hi\", \"mobiles\": [\"09121234567\"]}.")));
 	it = JsonbIteratorInit(&payload->root);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
@@ -133,8 +137,8 @@ check_keys(Jsonb *payload, const char *const *allowed, int nallowed)
 		if (!known)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("unknown payload key \"%.*s\"", v.val.string.len,
-							v.val.string.val),
+					 errmsg("unknown payload key \"%s\"",
+							sms_args_show(pnstrdup(v.val.string.val, Min(v.val.string.len, 256)))),
 					 errhint("Payload keys are the queue function's argument names.")));
 	}
 }
@@ -208,20 +212,28 @@ sms_payload_parse(const SmsProvider *provider, const char *kind,
 		case SMS_OP_VERIFY:
 			{
 				char	   *id;
-				char	   *end;
-				long long	v;
+				char	   *end = NULL;
+				long long	v = 0;
+				bool		bad;
 
 				check_keys(payload, verify_keys, lengthof(verify_keys));
 				args->mobiles = palloc(sizeof(char *));
 				args->mobiles[0] = sms_args_mobile(text_member(payload, "mobile", true), "mobile");
 				args->nmobiles = 1;
 				id = text_member(payload, "template_id", true);
-				errno = 0;
-				v = strtoll(id, &end, 10);
-				if (errno != 0 || *end != '\0' || end == id)
+				/* plain digits: strtoll() alone takes a sign and spaces */
+				bad = id[0] == '\0' || strspn(id, "0123456789") != strlen(id);
+				if (!bad)
+				{
+					errno = 0;
+					v = strtoll(id, &end, 10);
+					bad = errno != 0 || *end != '\0';
+				}
+				if (bad)
 					ereport(ERROR,
 							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("invalid template_id %s", id),
+							 errmsg("invalid template_id \"%s\"", sms_args_show(id)),
+							 errdetail("A verify template id is a positive whole number of ASCII digits."),
 							 errhint("Use the id of a verify template from the provider's panel.")));
 				args->template_id = sms_args_template_id((int64) v);
 				sms_args_params(provider, params_member(payload), args);
@@ -232,13 +244,11 @@ sms_payload_parse(const SmsProvider *provider, const char *kind,
 			args->mobiles = palloc(sizeof(char *));
 			args->mobiles[0] = sms_args_mobile(text_member(payload, "recipient", true), "recipient");
 			args->nmobiles = 1;
-			args->template_id = text_member(payload, "template_id", true);
-			if (args->template_id[0] == '\0')
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("template_id must not be empty")));
+			args->template_id = sms_args_template_name(text_member(payload, "template_id", true));
 			sms_args_params(provider, params_member(payload), args);
 			args->line_number = text_member(payload, "sender", false);
+			if (args->line_number != NULL)
+				args->line_number = sms_args_sender(args->line_number);
 			break;
 		default:
 			break;
