@@ -19,6 +19,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/detoast.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
@@ -152,18 +153,42 @@ static const char *const forced_column_names[FORCED_COLUMNS] = {
 /* Column numbers of the outbox (never change for a table: dropped columns keep theirs). */
 static int	attnums[FORCED_COLUMNS];
 static int	attnums_kind;
+static int	attnums_dedupe_key;
 static Oid	attnums_relid = InvalidOid;
 
-/* A send_after the worker can compute with: finite. */
+/*
+ * Longest dedupe_key, in bytes: far below what a btree entry holds (about
+ * 2,700 bytes), so a long key is a clear 22023, never an index error.
+ */
+#define DEDUPE_KEY_MAX_BYTES 1000
+/* Longest valid_for: a message not sent within a year is not worth sending. */
+#define VALID_FOR_MAX_DAYS 366
+
+/*
+ * A send_after the worker can compute with: finite.  A bad value like a bad
+ * send_at (22023), not a datetime overflow.
+ */
 static void
 check_send_after(TimestampTz send_after)
 {
 	if (TIMESTAMP_NOT_FINITE(send_after))
 		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("send_after must be a finite time"),
 				 errdetail("send_after is %s.", timestamptz_to_str(send_after)),
 				 errhint("Pass a time, or now() to send as soon as possible.")));
+}
+
+static void
+check_dedupe_key(size_t len)
+{
+	if (len > DEDUPE_KEY_MAX_BYTES)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dedupe_key is too long"),
+				 errdetail("It has %zu bytes; a dedupe_key has at most %d.", len,
+						   DEDUPE_KEY_MAX_BYTES),
+				 errhint("Use a short key such as 'order:42:shipped', or a hash of a long one.")));
 }
 
 /* Is this varlena datum exactly these bytes?  (Compressed or external: no.) */
@@ -375,8 +400,9 @@ sms_outbox_before_insert(PG_FUNCTION_ARGS)
 				elog(ERROR, "sms_ir.outbox has no column \"%s\"", forced_column_names[c]);
 		}
 		attnums_kind = SPI_fnumber(desc, "kind");
-		if (attnums_kind <= 0)
-			elog(ERROR, "sms_ir.outbox has no column \"kind\"");
+		attnums_dedupe_key = SPI_fnumber(desc, "dedupe_key");
+		if (attnums_kind <= 0 || attnums_dedupe_key <= 0)
+			elog(ERROR, "sms_ir.outbox has no column \"kind\" or \"dedupe_key\"");
 		attnums_relid = RelationGetRelid(trigdata->tg_relation);
 	}
 	memset(nulls, 0, sizeof(nulls));
@@ -402,7 +428,8 @@ sms_outbox_before_insert(PG_FUNCTION_ARGS)
 		if (isnull)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("outbox payload must not be NULL")));
+					 errmsg("outbox payload must not be NULL"),
+					 errhint("Pass the queue function's arguments as a JSON object.")));
 		cols[ncols] = attnums[FORCED_PAYLOAD];
 		values[ncols++] = JsonbPGetDatum(validated_payload(account, TextDatumGetCString(kind),
 														   DatumGetJsonbP(payload)));
@@ -421,9 +448,21 @@ sms_outbox_before_insert(PG_FUNCTION_ARGS)
 		values[ncols++] = Int16GetDatum(isnull ? (kind_is_otp(op) ? PRIORITY_OTP : PRIORITY_BULK) :
 										checked_priority(DatumGetInt16(d)));
 	}
+	d = SPI_getbinval(tuple, desc, attnums_dedupe_key, &isnull);
+	if (!isnull)
+		check_dedupe_key(toast_raw_datum_size(d) - VARHDRSZ);
+
 	isnull = false;
 	if (attnums[FORCED_EXPIRES_AT] != InvalidAttrNumber)
-		(void) SPI_getbinval(tuple, desc, attnums[FORCED_EXPIRES_AT], &isnull);
+	{
+		d = SPI_getbinval(tuple, desc, attnums[FORCED_EXPIRES_AT], &isnull);
+		if (!isnull && TIMESTAMP_IS_NOBEGIN(DatumGetTimestampTz(d)))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("expires_at must not be -infinity"),
+					 errdetail("A row that expired before it was queued is never sent."),
+					 errhint("Pass a time, 'infinity' to never expire, or NULL for the kind's default.")));
+	}
 	if (isnull && !prevalidated)
 	{
 		/* a queue function decided already (NULL there: never) */
@@ -924,7 +963,7 @@ spi_insert(const char *kind, Jsonb *payload, TimestampTz send_after,
 			ereport(ERROR,
 					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 					 errmsg("could not queue: dedupe_key \"%s\" was taken by a concurrent transaction",
-							dedupe_key),
+							sms_args_show(dedupe_key)),
 					 errdetail("The row holding it is not visible to this transaction's snapshot."),
 					 errhint("Retry the transaction.")));
 		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -995,6 +1034,8 @@ enqueue(const char *kind, Jsonb *payload, TimestampTz send_after,
 	int64		id = 0;
 
 	*inserted = true;
+	if (dedupe_key != NULL)
+		check_dedupe_key(strlen(dedupe_key));
 
 	pin_search_path(&pin);
 
@@ -1075,7 +1116,11 @@ queue_options(FunctionCallInfo fcinfo, int argno, SmsOp op, TimestampTz send_aft
 		Interval   *valid_for = PG_GETARG_INTERVAL_P(argno + 1);
 		Interval	zero;
 
+		Interval	longest;
+
 		memset(&zero, 0, sizeof(zero));
+		memset(&longest, 0, sizeof(longest));
+		longest.day = VALID_FOR_MAX_DAYS;
 		if (DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(valid_for),
 											  IntervalPGetDatum(&zero))) < 0)
 			ereport(ERROR,
@@ -1084,7 +1129,19 @@ queue_options(FunctionCallInfo fcinfo, int argno, SmsOp op, TimestampTz send_aft
 					 errdetail("valid_for is %s.",
 							   DatumGetCString(DirectFunctionCall1(interval_out,
 																   IntervalPGetDatum(valid_for)))),
-					 errhint("Pass how long the message is worth sending, such as '2 minutes'; '0' never expires.")));
+					 errhint("Pass how long the message is worth sending, such as '2 minutes', up to '%d days'; '0' never expires.",
+							 VALID_FOR_MAX_DAYS)));
+		if (DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(valid_for),
+											  IntervalPGetDatum(&longest))) > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("valid_for is out of range"),
+					 errdetail("valid_for is %s; it is between 0 and %d days.",
+							   DatumGetCString(DirectFunctionCall1(interval_out,
+																   IntervalPGetDatum(valid_for))),
+							   VALID_FOR_MAX_DAYS),
+					 errhint("Pass how long the message is worth sending, such as '2 minutes', up to '%d days'; '0' never expires.",
+							 VALID_FOR_MAX_DAYS)));
 		opts->expires = DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(valid_for),
 														  IntervalPGetDatum(&zero))) > 0;
 		if (opts->expires)
