@@ -615,12 +615,42 @@ sms_send_template(PG_FUNCTION_ARGS)
 static char *
 checked_id(char *id, const char *argname)
 {
-	if (id[0] == '\0' || strlen(id) > 128)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid %s \"%s\"", argname, id),
-				 errhint("Pass an id returned by a send function.")));
-	return id;
+	return sms_args_id(id, argname);
+}
+
+/* Longest sms_api() path, in bytes (query string included). */
+#define API_PATH_MAX_BYTES 2048
+
+/*
+ * An sms_api() path: relative to sms_ir.base_url, printable ASCII (percent-
+ * encode the rest), no "." or ".." segment (which would climb out of the
+ * base URL's path); NULL when fine, else why not.
+ */
+static const char *
+api_path_problem(const char *path)
+{
+	size_t		len = strlen(path);
+	const char *seg;
+
+	if (path[0] != '/' || path[1] == '/')
+		return "It must start with a single \"/\".";
+	if (len > API_PATH_MAX_BYTES)
+		return psprintf("It has %zu bytes; at most %d.", len, API_PATH_MAX_BYTES);
+	for (const unsigned char *u = (const unsigned char *) path; *u; u++)
+		if (*u <= 0x20 || *u >= 0x7F)
+			return psprintf("Byte %d is not a printable ASCII character other than a space.",
+							(int) ((const char *) u - path) + 1);
+	for (seg = path + 1;; seg++)
+	{
+		size_t		n = strcspn(seg, "/?#");
+
+		if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+			return "It has a \".\" or \"..\" segment.";
+		seg += n;
+		if (*seg != '/')
+			break;
+	}
+	return NULL;
 }
 
 static void
@@ -679,6 +709,11 @@ sms_delivery_status_array(PG_FUNCTION_ARGS)
 	SmsArgs    *args;
 
 	sms_args_not_null(PG_ARGISNULL(0), "message_ids");
+	if (ARR_NDIM(PG_GETARG_ARRAYTYPE_P(0)) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("message_ids must be a one-dimensional array"),
+				 errhint("Pass a plain array such as ARRAY['89545112', '89545113'].")));
 	deconstruct_array(PG_GETARG_ARRAYTYPE_P(0), TEXTOID, -1, false, TYPALIGN_INT,
 					  &elems, &nulls, &n);
 
@@ -690,7 +725,8 @@ sms_delivery_status_array(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("message_ids must not contain NULL"),
-					 errdetail("Element %d is NULL.", i + 1)));
+					 errdetail("Element %d is NULL.", i + 1),
+					 errhint("Remove the NULL elements.")));
 		sms_args_init(&args[i], SMS_OP_STATUS);
 		args[i].id = checked_id(TextDatumGetCString(elems[i]), "message_id");
 		sms_args_check_supported(provider, &args[i]);
@@ -833,13 +869,14 @@ sms_api(PG_FUNCTION_ARGS)
 	if (args.raw_method == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unsupported HTTP method \"%s\"", method),
+				 errmsg("unsupported HTTP method \"%s\"", sms_args_show(method)),
 				 errhint("Use GET, POST, PUT, PATCH or DELETE.")));
-	if (path[0] != '/' || strpbrk(path, " \r\n\t") != NULL)
+	if (api_path_problem(path) != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid API path \"%s\"", path),
-				 errhint("Pass a path relative to sms_ir.base_url that starts with '/', such as '/v1/credit'.")));
+				 errmsg("invalid API path \"%s\"", sms_args_show(path)),
+				 errdetail_internal("%s", api_path_problem(path)),
+				 errhint("Pass a path relative to sms_ir.base_url that starts with '/', such as '/v1/credit', percent-encoding anything but printable ASCII.")));
 	args.raw_path = path;
 	if (!PG_ARGISNULL(2))
 	{
@@ -908,6 +945,11 @@ int_array_arg(ArrayType *arr, int *n, const char *argname)
 	bool	   *nulls;
 	int32	   *out;
 
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a one-dimensional array", argname),
+				 errhint("Pass a plain array such as ARRAY[7, 8].")));
 	deconstruct_array(arr, INT4OID, sizeof(int32), true, TYPALIGN_INT,
 					  &elems, &nulls, n);
 	out = palloc(sizeof(int32) * Max(*n, 1));
@@ -917,7 +959,8 @@ int_array_arg(ArrayType *arr, int *n, const char *argname)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("%s must not contain NULL", argname),
-					 errdetail("Element %d is NULL.", i + 1)));
+					 errdetail("Element %d is NULL.", i + 1),
+					 errhint("Remove the NULL elements.")));
 		out[i] = DatumGetInt32(elems[i]);
 		if (out[i] <= 0)
 			ereport(ERROR,
