@@ -12,6 +12,7 @@
 #include "utils/datetime.h"
 #include "utils/timestamp.h"
 
+#include "args.h"
 #include "calendar.h"
 
 #define MINUTES_PER_DAY (HOURS_PER_DAY * MINS_PER_HOUR)
@@ -69,45 +70,68 @@ sms_calendar_next_day(TimestampTz t, pg_tz *tz)
 	return sms_calendar_day_start(sms_calendar_day(t, tz) + 1, tz);
 }
 
-/* "HH:MM" -> minutes after midnight; false unless 00:00..24:00 */
+/*
+ * "H:MM" or "HH:MM" -> minutes after midnight; false unless 00:00..24:00.
+ * ASCII digits only: no signs, no spaces inside (sscanf's %d took both).
+ */
 static bool
-parse_clock(const char *text, int *minutes)
+parse_clock(const char *text, size_t len, int *minutes)
 {
-	int			h,
-				m,
-				used = 0;
+	size_t		hdigits = 0;
+	int			h = 0;
+	int			m;
 
-	if (sscanf(text, "%2d:%2d%n", &h, &m, &used) != 2 || text[used] != '\0' ||
-		h < 0 || m < 0 || m >= MINS_PER_HOUR || h * MINS_PER_HOUR + m > MINUTES_PER_DAY)
+	while (hdigits < len && hdigits < 2 && text[hdigits] >= '0' && text[hdigits] <= '9')
+		h = h * 10 + (text[hdigits++] - '0');
+	if (hdigits == 0 || len != hdigits + 3 || text[hdigits] != ':' ||
+		text[hdigits + 1] < '0' || text[hdigits + 1] > '9' ||
+		text[hdigits + 2] < '0' || text[hdigits + 2] > '9')
+		return false;
+	m = (text[hdigits + 1] - '0') * 10 + (text[hdigits + 2] - '0');
+	if (m >= MINS_PER_HOUR || h * MINS_PER_HOUR + m > MINUTES_PER_DAY)
 		return false;
 	*minutes = h * MINS_PER_HOUR + m;
 	return true;
 }
 
+/* text[0..len) without the spaces around it */
+static void
+trim_spaces(const char **text, size_t *len)
+{
+	while (*len > 0 && **text == ' ')
+		(*text)++, (*len)--;
+	while (*len > 0 && (*text)[*len - 1] == ' ')
+		(*len)--;
+}
+
 bool
 sms_quiet_hours_parse(const char *text, SmsQuietHours *q, char **detail)
 {
-	char	   *compact = palloc(strlen(text) + 1);
-	char	   *w = compact;
-	char	   *dash;
+	const char *start = text;
+	size_t		start_len = strlen(text);
+	const char *end;
+	size_t		end_len;
+	const char *dash;
 
 	q->start_min = q->end_min = 0;
-	for (const char *r = text; *r; r++)
-		if (*r != ' ')
-			*w++ = *r;
-	*w = '\0';
-	if (compact[0] == '\0')
+	trim_spaces(&start, &start_len);
+	if (start_len == 0)
 		return true;
-	dash = strchr(compact, '-');
+	dash = memchr(start, '-', start_len);
 	if (dash == NULL)
 	{
 		*detail = psprintf("Quiet hours are \"HH:MM-HH:MM\" in sms_ir.timezone, such as \"22:00-08:00\".");
 		return false;
 	}
-	*dash = '\0';
-	if (!parse_clock(compact, &q->start_min) || !parse_clock(dash + 1, &q->end_min))
+	end = dash + 1;
+	end_len = start_len - (end - start);
+	start_len = dash - start;
+	trim_spaces(&start, &start_len);
+	trim_spaces(&end, &end_len);
+	if (!parse_clock(start, start_len, &q->start_min) || !parse_clock(end, end_len, &q->end_min))
 	{
-		*detail = psprintf("\"%s\" is not two times of day between 00:00 and 24:00.", text);
+		*detail = psprintf("\"%s\" is not two times of day between 00:00 and 24:00, such as \"22:00-08:00\".",
+						   sms_args_show(text));
 		return false;
 	}
 	q->start_min %= MINUTES_PER_DAY;
@@ -115,7 +139,7 @@ sms_quiet_hours_parse(const char *text, SmsQuietHours *q, char **detail)
 	if (q->start_min == q->end_min)
 	{
 		*detail = psprintf("The window \"%s\" starts where it ends; use an empty string for no quiet hours.",
-						   text);
+						   sms_args_show(text));
 		return false;
 	}
 	return true;
@@ -175,7 +199,8 @@ sms_quiet_hours_end(PG_FUNCTION_ARGS)
 	if (TIMESTAMP_NOT_FINITE(at))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("at must be a finite time, not %s", timestamptz_to_str(at))));
+				 errmsg("at must be a finite time, not %s", timestamptz_to_str(at)),
+				 errhint("Pass the time a row would be due, such as now().")));
 	if (PG_NARGS() > 1 && !PG_ARGISNULL(1))
 	{
 		char	   *window = text_to_cstring(PG_GETARG_TEXT_PP(1));
@@ -184,8 +209,9 @@ sms_quiet_hours_end(PG_FUNCTION_ARGS)
 		if (!sms_quiet_hours_parse(window, &q, &detail))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid quiet hours \"%s\"", window),
-					 errdetail_internal("%s", detail)));
+					 errmsg("invalid quiet hours \"%s\"", sms_args_show(window)),
+					 errdetail_internal("%s", detail),
+					 errhint("Pass \"HH:MM-HH:MM\", such as \"22:00-08:00\", or NULL for sms_ir.quiet_hours.")));
 	}
 	if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
 	{
@@ -195,7 +221,7 @@ sms_quiet_hours_end(PG_FUNCTION_ARGS)
 		if (tz == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("time zone \"%s\" not recognized", name),
+					 errmsg("time zone \"%s\" not recognized", sms_args_show(name)),
 					 errhint("Use a time zone name such as Asia/Tehran.")));
 	}
 	if (!sms_quiet_hours_at(at, &q, tz, &ends_at))
