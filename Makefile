@@ -18,7 +18,7 @@ DATA = $(wildcard sql/sms_ir--*.sql)
 # to the mock provider and need the settings of test/regress.conf:
 #   make installcheck                  against the running cluster (README "Tests")
 #   make installcheck REGRESS_INSTANCE=temp   in a throw-away instance (scripts/test.sh)
-REGRESS = setup validation send status errors security inbox provider_smsafzar provider_mediapayamak provider_legacy input_bounds enqueue accounts guard_rails inbound
+REGRESS = setup validation send status errors security inbox provider_smsafzar provider_mediapayamak provider_legacy input_bounds enqueue accounts guard_rails inbound hostile_inputs
 REGRESS_OPTS = --inputdir=test --encoding=UTF8 \
 	$(if $(filter temp,$(REGRESS_INSTANCE)),--temp-instance=tmp_check --temp-config=test/regress.conf)
 

@@ -89,7 +89,7 @@ SELECT sms_test.fail($$SELECT * FROM sms_ir.sms_send_template('09121234567', 'No
 SELECT sms_test.fail($$SELECT * FROM sms_ir.sms_send_template('09121234567', 'TydSt1skQE', '{"code": "1", "price": "2"}', '20002000')$$);
 
 -- 1001 with validationErrors: DETAIL names every invalid field
-SELECT sms_test.fail($$SELECT * FROM sms_ir.sms_send_template('09121234567', 'TydSt1skQE', '{"code": "1", "price": "2"}', '+98-bad')$$);
+SELECT sms_test.fail($$SELECT * FROM sms_ir.sms_send_template('09121234567', 'TydSt1skQE', '{"code": "1", "price": "2"}', '+980123')$$);
 SELECT sms_test.fail($$SELECT * FROM sms_ir.sms_send_template('09121234567', 'TydSt1skQE', '{"code": "1"}')$$);
 
 -- no sender at all: the provider's own validation error

@@ -57,7 +57,7 @@ SELECT sms_test.fail($$SELECT sms_ir.sms_delivery_status('1')$$);
 SELECT sms_test.fail($$SELECT sms_ir.sms_delivery_status('abc')$$);
 
 -- ids are percent-encoded into the path: no way to reach another endpoint
-SELECT sms_test.try($$SELECT sms_ir.sms_delivery_status('../credit?x=1 2')$$);
+SELECT sms_test.try($$SELECT sms_ir.sms_delivery_status('../credit?x=1%202')$$);
 SELECT method, path FROM sms_test.requests();
 
 ------------------------------------------------------------------------
