@@ -76,13 +76,14 @@ CREATE TRIGGER sms_status_any AFTER UPDATE OF status ON sms_ir.outbox
 
 my $order = 0;
 
-# Remember row $id as the next order's message.
+# The next order, with the outbox row that SQL expression $row queues (in
+# one transaction: the worker may send it at once); the row's id.
 sub order_for
 {
-	my ($id) = @_;
+	my ($row, $account) = @_;
+	my $set = $account ? "SET sms_ir.account = '$account'; " : '';
 	$order++;
-	sql("INSERT INTO app.orders VALUES ($order, $id, NULL)");
-	return $id;
+	return sql("${set}INSERT INTO app.orders VALUES ($order, ($row), NULL) RETURNING sms_id");
 }
 
 sub status { return sql("SELECT status FROM sms_ir.outbox WHERE id = $_[0]"); }
@@ -94,18 +95,17 @@ sub final
 	return status($id);
 }
 
+# SQL queueing a verify row / a bulk row to one mobile
 sub verify
 {
 	my ($extra) = @_;
-	return sql("SELECT sms_ir.queue_verify('09121234567', 123456, '{\"code\": \"1\"}'"
-		  . ($extra // '') . ")");
+	return "SELECT sms_ir.queue_verify('09121234567', 123456, '{\"code\": \"1\"}'" . ($extra // '') . ")";
 }
 
 sub bulk
 {
-	my ($mobile, $account) = @_;
-	my $set = $account ? "SET sms_ir.account = '$account'; " : '';
-	return sql("${set}SELECT sms_ir.queue_bulk('metrics news', ARRAY['$mobile'])");
+	my ($mobile) = @_;
+	return "SELECT sms_ir.queue_bulk('metrics news', ARRAY['$mobile'])";
 }
 
 # name => { canonical labels => value } from the view (or the exporter)
@@ -140,7 +140,7 @@ mock_reset($mock);
 my %expect;    # "name|labels" => value, for the outcome counters
 my @ok = map { order_for(verify()) } 1 .. 3;
 push @ok, order_for(bulk('09121110001')), order_for(bulk('09121110002'));
-push @ok, order_for(bulk('09121110003', 'backup'));
+push @ok, order_for(bulk('09121110003'), 'backup');
 is(final($_), 'sent', "row $_ sent") for @ok;
 $expect{'sms_ir_sent_total|account=default,kind=verify'} += 3;
 $expect{'sms_ir_sent_total|account=default,kind=bulk'} += 2;
@@ -161,7 +161,7 @@ is(final($slow), 'sent', 'the delayed row is sent');
 $expect{'sms_ir_sent_total|account=default,kind=verify'} += 1;
 
 # rejected by the provider (unknown template): failed at once
-my $failed = order_for(sql("SELECT sms_ir.queue_verify('09121234567', 999999, '{\"code\": \"1\"}')"));
+my $failed = order_for("SELECT sms_ir.queue_verify('09121234567', 999999, '{\"code\": \"1\"}')");
 is(final($failed), 'failed', 'a rejected row fails');
 $expect{'sms_ir_failed_total|account=default,kind=verify'} += 1;
 
