@@ -1,7 +1,8 @@
 # Observability (SPEC §13) through a real drain against the mock:
 #  1. sms_ir.metrics counts exactly what the worker recorded: rows sent,
 #     failed (a rejected template), retried (one 500), expired (validity
-#     over before the worker saw it), suppressed, per account and kind; the
+#     over before the worker saw it), suppressed, per account and kind (a
+#     row of an account no longer declared counts as "_other"); the
 #     breaker of an account that failed twice is open and its two rows wait
 #     queued; in flight and queue depth while a request is delayed; the
 #     oldest overdue row's wait; the commit->request histogram (a row due an
@@ -204,14 +205,19 @@ $expect{'sms_ir_retried_total|account=backup,kind=bulk'} += 2;
 # a row due an hour ago, seen while the worker is paused
 worker_conf($node, worker_enabled => 'off');
 my $late = order_for(verify(", send_after => now() - interval '1 hour'"));
+# and a row of an account no longer declared: counted as account "_other"
+my $orphan = sql(verify());
+sql("UPDATE sms_ir.outbox SET account = 'gone' WHERE id = $orphan");
 my $m = view();
-is(metric($m, 'sms_ir_queue_depth', status => 'queued', priority => 10), 1, 'queue depth queued/10 is 1');
+is(metric($m, 'sms_ir_queue_depth', status => 'queued', priority => 10), 2, 'queue depth queued/10 is 2');
 is(metric($m, 'sms_ir_queue_depth', status => 'queued', priority => 0), 2, 'queue depth queued/0 is 2 (held)');
 my $oldest = metric($m, 'sms_ir_oldest_queued_seconds');
 ok($oldest >= 3600 && $oldest < 3600 + 600, "oldest overdue row waited an hour ($oldest s)");
 worker_conf($node, worker_enabled => undef);
 is(final($late), 'sent', 'the late row is sent');
 $expect{'sms_ir_sent_total|account=default,kind=verify'} += 1;
+is(final($orphan), 'failed', 'the row of an undeclared account fails');
+$expect{'sms_ir_failed_total|account=_other,kind=verify'} += 1;
 
 # ---- the whole view, exactly ------------------------------------------------
 $m = view();
@@ -219,7 +225,8 @@ my @outcomes = qw(sent failed unknown retried expired suppressed);
 my (%got, %want);
 for my $o (@outcomes)
 {
-	for my $account (qw(default backup))
+	my @accounts = (qw(default backup), $o eq 'failed' ? ('_other') : ());
+	for my $account (@accounts)
 	{
 		for my $kind (qw(bulk like_to_like verify template))
 		{
@@ -228,7 +235,8 @@ for my $o (@outcomes)
 			$got{$k} = metric($m, "sms_ir_${o}_total", account => $account, kind => $kind);
 		}
 	}
-	is(scalar(keys %{ $m->{"sms_ir_${o}_total"} }), 8, "sms_ir_${o}_total: 2 accounts x 4 kinds, no more");
+	is(scalar(keys %{ $m->{"sms_ir_${o}_total"} }), 4 * @accounts,
+		"sms_ir_${o}_total: @accounts x 4 kinds, no more");
 }
 is_deeply(\%got, \%want, 'outcome counters are exactly what was recorded');
 
