@@ -308,3 +308,67 @@ CREATE FUNCTION sms_ir.inbound_intent(message text)
   LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION sms_ir.inbound_intent(text) IS
   'opt-out, opt-in or NULL: what a received message asks of marketing sends (11 / لغو11, 12 / عضویت12, normalized)';
+
+-- ===========================================================================
+-- Metrics (issue 12).
+-- (section owned by the metrics work; see src/metrics.c)
+-- ===========================================================================
+
+-- The worker's counters, histograms and gauges in shared memory (counts since
+-- the postmaster started; src/metrics.c says what each one counts).
+CREATE FUNCTION sms_ir._metrics(OUT name text, OUT labels jsonb, OUT value double precision)
+  RETURNS SETOF record
+  AS 'MODULE_PATHNAME', 'sms_metrics'
+  LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+
+-- Rows 'sending' are at most a couple of max_concurrency: this small
+-- partial index counts them without reading the outbox (queued rows are
+-- counted through outbox_lane_idx, final rows are never read).
+CREATE INDEX outbox_sending_idx ON sms_ir.outbox (priority) WHERE status = 'sending';
+
+-- Prometheus-style series, one row each: name, labels (every value a
+-- string; contrib/postgres_exporter/sms_ir_queries.yaml turns them into
+-- label columns), value.  Cheap to read: the counters come from shared
+-- memory, and the outbox is read only through its partial indexes on rows
+-- not final, one lane (priority) at a time:
+--   sms_ir_queue_depth{status,priority}: rows queued (outbox_lane_idx) and
+--     sending (outbox_sending_idx) per lane, every lane listed;
+--   sms_ir_oldest_queued_seconds: how long the queued row due longest ago
+--     has waited since it became due (a row scheduled for later, waiting out
+--     a back-off or held by quiet hours, is not late): one index probe per
+--     lane, 0 when nothing is overdue.
+-- The view reads the outbox with its owner's rights: a monitoring role needs
+-- no privilege on the outbox (which holds numbers and texts).
+CREATE VIEW sms_ir.metrics AS
+  SELECT m.name, m.labels, m.value FROM sms_ir._metrics() m
+  UNION ALL
+  SELECT 'sms_ir_queue_depth',
+         pg_catalog.jsonb_build_object('status', s.status::text, 'priority', l.priority::text),
+         (CASE s.status
+            WHEN 'queued' THEN (SELECT pg_catalog.count(*) FROM sms_ir.outbox o
+                                 WHERE o.status = 'queued' AND o.priority = l.priority)
+            ELSE (SELECT pg_catalog.count(*) FROM sms_ir.outbox o
+                   WHERE o.status = 'sending' AND o.priority = l.priority)
+          END)::double precision
+    FROM pg_catalog.unnest('{queued,sending}'::sms_ir.outbox_status[]) AS s(status),
+         pg_catalog.generate_series(0, 10) AS l(priority)
+  UNION ALL
+  SELECT 'sms_ir_oldest_queued_seconds', '{}'::jsonb,
+         COALESCE(EXTRACT(epoch FROM pg_catalog.now() - pg_catalog.min(d.next_attempt_at)),
+                  0)::double precision
+    FROM pg_catalog.generate_series(0, 10) AS l(priority),
+         LATERAL (SELECT o.next_attempt_at FROM sms_ir.outbox o
+                   WHERE o.status = 'queued' AND o.priority = l.priority
+                     AND o.next_attempt_at <= pg_catalog.now()
+                   ORDER BY o.next_attempt_at LIMIT 1) d;
+COMMENT ON VIEW sms_ir.metrics IS
+  'Counters and gauges of the outbox worker in Prometheus naming (name, labels, value); readable by pg_monitor';
+
+-- Monitoring roles read it, as they read the pg_stat views: pg_monitor gets
+-- the schema (every other object in it stays revoked from PUBLIC, or is a
+-- pure function), the view and the function behind it, and nothing else.
+REVOKE ALL ON FUNCTION sms_ir._metrics() FROM PUBLIC;
+REVOKE ALL ON TABLE sms_ir.metrics FROM PUBLIC;
+GRANT USAGE ON SCHEMA sms_ir TO pg_monitor;
+GRANT EXECUTE ON FUNCTION sms_ir._metrics() TO pg_monitor;
+GRANT SELECT ON TABLE sms_ir.metrics TO pg_monitor;

@@ -185,6 +185,18 @@ sms_breaker_report(const SmsAccount *account, bool account_failure, const char *
 	SpinLockRelease(&h->mutex);
 }
 
+bool
+sms_breaker_open(const SmsAccount *account)
+{
+	AccountHealth *h = entry(account);
+	bool		open;
+
+	SpinLockAcquire(&h->mutex);
+	open = h->state != BREAKER_CLOSED;
+	SpinLockRelease(&h->mutex);
+	return open;
+}
+
 void
 sms_account_count(const SmsAccount *account, int64 sent, int64 failed)
 {

@@ -39,6 +39,9 @@ extern BreakerVerdict sms_breaker_check(const SmsAccount *account, TimestampTz *
 extern void sms_breaker_report(const SmsAccount *account, bool account_failure,
 							   const char *error);
 
+/* Is the account's breaker open or half open (its new rows go elsewhere)? */
+extern bool sms_breaker_open(const SmsAccount *account);
+
 /* Count messages the account sent or failed (sms_ir.account_status()). */
 extern void sms_account_count(const SmsAccount *account, int64 sent, int64 failed);
 

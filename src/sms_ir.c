@@ -9,6 +9,7 @@
 
 #include "breaker.h"
 #include "guc.h"
+#include "metrics.h"
 #include "secret.h"
 #include "throttle.h"
 #include "worker.h"
@@ -29,5 +30,6 @@ _PG_init(void)
 		sms_worker_init_preload();
 		sms_breaker_init_preload();
 		sms_throttle_init_preload();
+		sms_metrics_init_preload();
 	}
 }

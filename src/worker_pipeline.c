@@ -45,6 +45,7 @@
 #include "breaker.h"
 #include "calendar.h"
 #include "guc.h"
+#include "metrics.h"
 #include "mobile.h"
 #include "outbox_store.h"
 #include "payload.h"
@@ -98,6 +99,8 @@ typedef struct OutboxRow
 	HttpCall	call;
 	bool		built;			/* req is ready to start */
 	bool		started;		/* its request was handed to libcurl */
+	TimestampTz due;			/* its next_attempt_at when claimed */
+	TimestampTz started_at;		/* when its current request started */
 	bool		uses_token;		/* sent with a session token (settings decide) */
 	uint64		token_generation;	/* ... that one (sms_token_generation) */
 	/* outcome, once judged */
@@ -599,6 +602,7 @@ take_claimed_row(HeapTuple tup, TupleDesc desc)
 	due = DatumGetTimestampTz(SPI_getbinval(tup, desc, OUTBOX_CLAIM_COL_DUE, &isnull));
 	row->priority = DatumGetInt16(SPI_getbinval(tup, desc, OUTBOX_CLAIM_COL_PRIORITY, &isnull));
 	row->priority = Max(0, Min(row->priority, OUTBOX_LANE_MAX));
+	row->due = due;
 	cursor = &cursors[row->priority];
 	if (!cursor->valid || due > cursor->next_attempt_at ||
 		(due == cursor->next_attempt_at && row->id > cursor->id))
@@ -808,6 +812,40 @@ record_rows(OutboxRow **rows, int n)
 	return complete;
 }
 
+/* sms_ir.metrics: what the row was recorded as, if it counts there */
+static void
+count_metric(const OutboxRow *row)
+{
+	SmsMetricOutcome outcome;
+
+	switch (row->status)
+	{
+		case OUTBOX_SENT:
+			outcome = METRIC_SENT;
+			break;
+		case OUTBOX_FAILED:
+			outcome = METRIC_FAILED;
+			break;
+		case OUTBOX_UNKNOWN:
+			outcome = METRIC_UNKNOWN;
+			break;
+		case OUTBOX_EXPIRED:
+			outcome = METRIC_EXPIRED;
+			break;
+		case OUTBOX_SUPPRESSED:
+			outcome = METRIC_SUPPRESSED;
+			break;
+		case OUTBOX_QUEUED:
+			if (!row->call.done)
+				return;			/* held, or never started: not a retry */
+			outcome = METRIC_RETRIED;
+			break;
+		default:
+			return;				/* left 'sending' */
+	}
+	sms_metrics_count(outcome, row->account, row->kind);
+}
+
 /* Count what was recorded, publish the last error, free the rows. */
 static void
 account_recorded(OutboxRow **rows, int n)
@@ -829,6 +867,7 @@ account_recorded(OutboxRow **rows, int n)
 		if (row->status == OUTBOX_QUEUED && row->call.done &&
 			exhausted_until != 0 && row->next_at < exhausted_until)
 			exhausted_until = row->next_at; /* a retry due soon: claim then */
+		count_metric(row);
 		if (row->last_error)
 			worker_note_error(row->last_error);
 		dlist_delete(&row->node);
@@ -1168,6 +1207,9 @@ start_waiting(const HttpRunOptions *opts, long *rate_wait_ms)
 		old = MemoryContextSwitchTo(row->cxt);
 		http_pipe_start(&row->call, opts);
 		MemoryContextSwitchTo(old);
+		row->started_at = GetCurrentTimestamp();
+		if (!row->started && row->attempts == 1)
+			sms_metrics_commit_to_send(row->priority, row->due, row->started_at);
 		row->started = true;
 		dlist_push_tail(&in_flight, &row->node);
 		nin_flight++;
@@ -1195,6 +1237,7 @@ collect_finished(long wait_ms)
 
 		dlist_delete(&row->node);
 		nin_flight--;
+		sms_metrics_request(row->account, row->started_at, GetCurrentTimestamp());
 		judge(row, NULL);
 		push_judged(row);
 	}
