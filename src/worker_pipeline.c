@@ -766,11 +766,32 @@ record_try(OutboxRow **rows, int n, char **why)
 }
 
 /*
+ * The last resort for a row whose request went out and whose outcome and
+ * 'failed' were both refused (a user's trigger on the outbox that raises on
+ * final states, say): 'unknown'.  Left 'sending', in-flight recovery would
+ * queue it again under at_least_once and send it once more per attempt,
+ * though its request is known to have finished.
+ */
+static bool
+record_unknown_if_requested(OutboxRow *row, char **why)
+{
+	if (!row->call.request_sent || row->status == OUTBOX_UNKNOWN)
+		return false;
+	row->status = OUTBOX_UNKNOWN;
+	if (!record_try(&row, 1, why))
+		return false;
+	ereport(LOG,
+			(errmsg("sms_ir outbox row " INT64_FORMAT " is unknown: its request went out and neither its outcome nor failed could be recorded",
+					row->id)));
+	return true;
+}
+
+/*
  * Record rows[0..n-1]: one statement for all; if it fails, each row alone,
  * and a row whose outcome still cannot be stored (a reply the table
  * refuses, say) is recorded as 'failed' -- 'unknown' under at_most_once
- * when its request went out -- with the reason in last_error.  It is never
- * re-sent with the others.  Returns false if some row could not be recorded
+ * when its request went out -- with the reason in last_error, and 'unknown'
+ * if 'failed' is refused too.  It is never re-sent with the others.  Returns false if some row could not be recorded
  * at all (it stays 'sending' and in-flight recovery settles it).
  */
 static bool
@@ -800,7 +821,8 @@ record_rows(OutboxRow **rows, int n)
 				(errmsg("sms_ir outbox row " INT64_FORMAT " is %s: its outcome could not be recorded",
 						row->id, outbox_status_name(row->status)),
 				 errdetail("%s", why)));
-		if (!record_try(&row, 1, &why))
+		if (!record_try(&row, 1, &why) &&
+			!record_unknown_if_requested(row, &why))
 		{
 			ereport(WARNING,
 					(errmsg("sms_ir worker could not record outbox row " INT64_FORMAT, row->id),

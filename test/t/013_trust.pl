@@ -120,6 +120,29 @@ sleep 1.5;
 is(scalar(@{ mock_requests($mock, '/v1/send/verify') }), 5, 'each row was sent once, none again');
 sql('DROP TRIGGER refuse_one ON sms_ir.outbox');
 
+# --- a row whose request went out and whose outcome and 'failed' are both
+# refused (a user's trigger on final states) ends 'unknown' after ONE
+# request; left 'sending', recovery queued it again and it was sent once per
+# attempt (max_attempts requests for one message)
+sql(q{
+CREATE FUNCTION public.refuse_final() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.status IN ('sent', 'failed') AND NEW.payload->'parameters'->0->>'value' = 'refused' THEN
+    RAISE EXCEPTION 'no final state for this row';
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER refuse_final BEFORE UPDATE ON sms_ir.outbox FOR EACH ROW EXECUTE FUNCTION public.refuse_final();
+});
+mock_reset($mock);
+my $refused = sql(q{SELECT sms_ir.queue_verify('09121234567', 123456, '{"code":"refused"}')});
+ok(wait_until(sub { sql("SELECT status FROM sms_ir.outbox WHERE id = $refused") eq 'unknown' }, 10),
+	'a row whose sent and failed are refused ends unknown');
+sleep 1.5;
+is(scalar(@{ mock_requests($mock, '/v1/send/verify') }), 1, 'its one request was not sent again');
+is(sql("SELECT attempts FROM sms_ir.outbox WHERE id = $refused"), '1', 'one attempt');
+sql('DROP TRIGGER refuse_final ON sms_ir.outbox');
+
 # --- a cost sms.ir spells "007" (or anything the one amount rule reads) is
 # stored canonical; the batch is recorded once, nothing loops
 mock_reset($mock);
