@@ -55,7 +55,8 @@ sub kill9_worker
 
 # kill -9 the postmaster of $node, then wait until every child is gone
 # and the postmaster itself is reaped (a new postmaster takes the lock file
-# only then).  Returns the seconds the last child took to go.
+# only then).  Returns the seconds the last child took to go, and the time
+# of the kill.
 sub kill9_postmaster
 {
 	my ($node) = @_;
@@ -67,7 +68,7 @@ sub kill9_postmaster
 	  or die "postmaster children still there 120 s after kill -9";
 	my $gone = time() - $t0;
 	wait_until(sub { !kill(0, $pm) }, 120) or die "postmaster $pm not reaped";
-	return $gone;
+	return ($gone, $t0);
 }
 
 # Wait for an sms_ir worker other than $old_pid on $node (queries retried

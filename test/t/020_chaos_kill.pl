@@ -78,7 +78,7 @@ for my $k (1 .. $kills)
 	}
 	else
 	{
-		$children_s = kill9_postmaster($node);
+		($children_s) = kill9_postmaster($node);
 		$after_kill = mock_count($mock);
 		$node->start;
 	}
