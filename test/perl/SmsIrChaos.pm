@@ -163,7 +163,9 @@ sub dups_by_kill
 }
 
 # pg_amcheck --heapallindexed of sms_ir.outbox and its indexes on $node:
-# (exit code, stdout, stderr, the indexes it covers).
+# (exit code, stdout (the corruption found), the outbox's indexes, the
+# outbox indexes pg_amcheck says it checked), index lists sorted and
+# comma-separated.
 sub outbox_amcheck
 {
 	my ($node) = @_;
@@ -175,10 +177,11 @@ sub outbox_amcheck
 	my $ok = IPC::Run::run(
 		[
 			'pg_amcheck', '-h', $node->host, '-p', $node->port, '-d', 'postgres',
-			'--heapallindexed', '--table', 'sms_ir.outbox'
+			'--heapallindexed', '--verbose', '--table', 'sms_ir.outbox'
 		],
 		'>', \$stdout, '2>', \$stderr);
-	return ($ok ? 0 : $? >> 8, $stdout, $stderr, $indexes);
+	my $checked = join(', ', sort $stderr =~ /checking btree index "postgres\.(sms_ir\.[^"]+)"/g);
+	return ($ok ? 0 : $? >> 8, $stdout, $indexes, $checked);
 }
 
 1;
