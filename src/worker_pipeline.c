@@ -1413,6 +1413,18 @@ worker_pipeline_run(TimestampTz yield_at)
 			if (claimable)
 				first_claim = false;
 		}
+
+		/*
+		 * A commit can return with the server going away: postmaster death
+		 * (or a shutdown) ends a wait for a synchronous standby early, with
+		 * the commit on this node only.  A request started now would be
+		 * re-sent by a promoted standby on top of every one in flight.
+		 */
+		if (ProcDiePending || !PostmasterIsAlive())
+		{
+			stop_pipeline();
+			return PIPELINE_STOPPED;
+		}
 		start_waiting(&opts, &rate_wait_ms);
 		publish_in_flight();
 

@@ -22,8 +22,10 @@ my $json = JSON::PP->new->canonical;
 my $http = HTTP::Tiny->new(timeout => 30, keep_alive => 0);
 my $mock_script = File::Spec->rel2abs(dirname(__FILE__) . '/../mock');
 
-# mocks still running; killed at exit too (a bailed-out test would otherwise
-# wait forever on the mock's pipe)
+# mocks still running (pid => its pipe); killed at exit too (a bailed-out
+# test would otherwise wait forever on the mock's pipe).  The pipe is kept
+# here as well: a die unwinds the test's lexicals before END blocks run, and
+# closing the test's last copy of the pipe waits for a mock not yet killed.
 my %running_mocks;
 
 END
@@ -42,7 +44,7 @@ sub start_mock
 	my $line = <$out>;
 	die "mock did not start" unless defined $line && $line =~ /^READY (\d+)/;
 	my $port = $1;
-	$running_mocks{$pid} = 1;
+	$running_mocks{$pid} = $out;
 	my $scheme = $opts{tls_cert} ? 'https' : 'http';
 	return {
 		pid => $pid,
