@@ -16,7 +16,7 @@ use SmsIrTest;
 
 our @EXPORT = qw(chaos_long loadavg mock_refuse mock_listening status_counts
   wait_drained unfinished max_attempts_used lost_rows crash_lines note_load
-  requests_between);
+  requests_between outbox_indexes_ok);
 
 # The long variant (the issue's full sizes) when SMS_IR_CHAOS_LONG=1.
 sub chaos_long { return ($ENV{SMS_IR_CHAOS_LONG} // '') eq '1'; }
@@ -124,6 +124,17 @@ sub crash_lines
 		/terminated by signal|was terminated by exception|PANIC:/
 		  || (/exited with exit code (\d+)/ && $1 != 1)
 	} split /\n/, $log;
+}
+
+# amcheck's bt_index_check (heapallindexed) of every outbox index: the
+# number of indexes checked (an ERROR if one is corrupt).
+sub outbox_indexes_ok
+{
+	my ($node) = @_;
+	query_retry($node, 'postgres', 'CREATE EXTENSION IF NOT EXISTS amcheck');
+	return query_retry($node, 'postgres',
+		"SELECT count(bt_index_check(indexrelid, true)) FROM pg_index"
+		  . " WHERE indrelid = 'sms_ir.outbox'::regclass");
 }
 
 # Logged provider requests (path prefix $prefix) with $from <= t < $to.
