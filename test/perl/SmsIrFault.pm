@@ -14,12 +14,22 @@ use IO::Socket::INET;
 use Time::HiRes qw(time usleep);
 use SmsIrTest;
 
-our @EXPORT = qw(chaos_long loadavg mock_refuse mock_listening status_counts
+our @EXPORT = qw(fault_reset chaos_long loadavg mock_refuse mock_listening status_counts
   wait_drained unfinished max_attempts_used lost_rows crash_lines note_load
   requests_between outbox_indexes_ok);
 
 # The long variant (the issue's full sizes) when SMS_IR_CHAOS_LONG=1.
 sub chaos_long { return ($ENV{SMS_IR_CHAOS_LONG} // '') eq '1'; }
+
+# mock_reset, and credit enough for the long variants' drains (the sms.ir
+# mock starts with 10,000 and answers 102, out of credit, after that).
+sub fault_reset
+{
+	my ($mock) = @_;
+	mock_reset($mock);
+	mock_control($mock, 'POST', '/__mock/credit', { credit => 1e9 });
+	return;
+}
 
 # /proc/loadavg's 1-minute load, for the printed numbers.
 sub loadavg

@@ -46,7 +46,7 @@ ok(wait_until(sub { worker_state($node) eq 'idle' }), 'worker idle');
 is(breaker(), 'closed', 'breaker closed at first');
 
 # each request takes 25 ms: the drain lasts long enough for the outage to hit it
-mock_reset($mock);
+fault_reset($mock);
 mock_fault($mock, { kind => 'delay', delay_ms => 25, count => -1, match => '/v1/send/verify' });
 note_load('before the drain');
 my $t0 = time();

@@ -79,7 +79,7 @@ sub arrive_for
 }
 
 # ---- baseline: a drain of a batch, the provider fast ---------------------------
-mock_reset($mock);
+fault_reset($mock);
 my $n_base = 2000;
 note_load('before the baseline drain');
 queue_numbered($node, 'b', $n_base);
@@ -89,7 +89,7 @@ my $base_rate = $n_base / (time() - $tb);
 note(sprintf('baseline drain: %d rows at %.0f rows/s', $n_base, $base_rate));
 
 # ---- steady arrivals, fast provider ------------------------------------------
-mock_reset($mock);
+fault_reset($mock);
 sql('SELECT pg_stat_statements_reset()');
 my $start = time();
 arrive_for($start, 3);
@@ -146,6 +146,7 @@ note(sprintf('fast again: backlog of %d drained in %.1f s (%.0f rows/s with %d/s
 		$backlog_large, $drained - $fast_from, $drain_rate, $arrival, $base_rate, $calls_after, $mean_after));
 
 my $c = status_counts($node, 'w');
+note('rows: ' . join(', ', map { "$_ $c->{$_}" } sort keys %$c));
 is($c->{sent} // 0, $queued, "all $queued rows sent");
 is(lost_rows($node, 'w', $queued), '0', 'no row lost');
 my $max = max_attempts_used($node, 'w');

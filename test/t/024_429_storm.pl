@@ -49,7 +49,7 @@ sub sql { return query_retry($node, 'postgres', $_[0]); }
 ok(wait_until(sub { worker_state($node) eq 'idle' }), 'worker idle');
 
 # ---- 1. the storm ----------------------------------------------------------
-mock_reset($mock);
+fault_reset($mock);
 note_load('before the storm');
 my $t0 = time();
 mock_fault($mock,
@@ -109,7 +109,7 @@ note(sprintf('storm of %.0f s: %d requests, %d of them 429 in %d rounds; %d rows
 
 # ---- 2. rate_limit over a window ----------------------------------------------
 worker_conf($node, rate_limit => $rate);
-mock_reset($mock);
+fault_reset($mock);
 my $warmup = 2;
 my $n_rate = $rate * ($window + $warmup + 2);
 note_load('before the rate-limited drain');

@@ -35,7 +35,7 @@ ok(wait_until(sub { worker_state($node) eq 'idle' }), 'worker idle');
 sub drain
 {
 	my ($prefix) = @_;
-	mock_reset($mock);
+	fault_reset($mock);
 	note_load("before the drain '$prefix'");
 	my $t0 = time();
 	queue_numbered($node, $prefix, $n);

@@ -53,7 +53,7 @@ sub pids_of
 
 ok(wait_until(sub { worker_state($node) eq 'idle' }), 'worker idle');
 # each request takes 5 ms: the drains last long enough for the storms
-mock_reset($mock);
+fault_reset($mock);
 mock_fault($mock, { kind => 'delay', delay_ms => 5, count => -1, match => '/v1/send/verify' });
 
 # ---- 1. DROP / CREATE EXTENSION mid-drain -------------------------------------
@@ -90,7 +90,7 @@ is(status_counts($node, 'xlast')->{sent} // 0, 1000, 'all 1000 sent');
 is(lost_rows($node, 'xlast', 1000), '0', 'none lost');
 # 20 ms a request from here on (8 in flight: 400/s), so that the drains
 # outlast the terminations and the reloads
-mock_reset($mock);
+fault_reset($mock);
 mock_fault($mock, { kind => 'delay', delay_ms => 20, count => -1, match => '/v1/send/verify' });
 
 # ---- 2. pg_terminate_backend of worker and launcher ---------------------------
@@ -148,7 +148,7 @@ cmp_ok($dups, '<=', $rounds * 2 * 8, 'duplicates at most the requests in flight 
 is(pids_of('sms_ir worker') =~ tr/,//, 0, 'one worker at the end');
 
 # ---- 3. ALTER SYSTEM + reload in a tight loop ------------------------------------
-mock_reset($mock);
+fault_reset($mock);
 mock_fault($mock, { kind => 'delay', delay_ms => 20, count => -1, match => '/v1/send/verify' });
 note_load('before the reload storm');
 my $w = pids_of('sms_ir worker');
