@@ -470,6 +470,11 @@ sms_ir_worker_main(Datum arg)
 	{
 		ErrorData  *edata;
 
+		/*
+		 * The error's context callbacks lived in frames now gone (SPI's, the
+		 * parser's): the next error must not call them.
+		 */
+		error_context_stack = NULL;
 		HOLD_INTERRUPTS();
 		MemoryContextSwitchTo(TopMemoryContext);
 		edata = CopyErrorData();

@@ -230,6 +230,35 @@ worker_pipeline_forget_settings(void)
 	settings = NULL;
 }
 
+/*
+ * Retry-After speaks for the account, not only for the row it came with:
+ * after a reply asking to wait, no request of that account starts before
+ * the wait is over (its rows wait or fail over, as behind an open breaker).
+ * The worker's own view: it is the one process sending outbox rows.
+ */
+static TimestampTz account_wait_until[SMS_MAX_ACCOUNTS + 1];
+
+static void
+account_wait(const SmsAccount *account, int retry_after_secs)
+{
+	TimestampTz until;
+
+	if (account->index < 0 || account->index > SMS_MAX_ACCOUNTS || retry_after_secs <= 0)
+		return;
+	until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), (int64) retry_after_secs * 1000);
+	account_wait_until[account->index] = Max(account_wait_until[account->index], until);
+}
+
+/* Does the account wait for a Retry-After now?  Until *until, then. */
+static bool
+account_waiting(const SmsAccount *account, TimestampTz *until)
+{
+	if (account->index < 0 || account->index > SMS_MAX_ACCOUNTS)
+		return false;
+	*until = account_wait_until[account->index];
+	return *until > GetCurrentTimestamp();
+}
+
 /* ---- judging ---------------------------------------------------------- */
 
 /* Full-jitter exponential back-off, at least Retry-After. */
@@ -486,6 +515,8 @@ judge(OutboxRow *row, const SmsError *token_error)
 	if (reply.err.blacklisted && row->args.nmobiles == 1)
 		row->blacklisted = pstrdup(row->args.mobiles[0]);
 	sms_breaker_report(row->account, account_level, error);
+	if (token_error == NULL && sms_error_is_transient(cls))
+		account_wait(row->account, reply.err.retry_after);
 
 	if (outcome_unknown && sms_ir_delivery_guarantee == SMS_AT_MOST_ONCE)
 		row->status = OUTBOX_UNKNOWN;
@@ -981,9 +1012,9 @@ store_cycle(int want, bool rescan_allowed, int lowest_lane, bool *complete)
 
 /*
  * Which account sends the row now: its current one, unless that account's
- * circuit breaker is open -- then the next of its chain that can send it.
- * False when none may now: the row waits for the breaker (queued again,
- * its attempt given back, at *retry_at).
+ * circuit breaker is open or it waits for a Retry-After -- then the next of
+ * its chain that can send it.  False when none may now: the row waits
+ * (queued again, its attempt given back, at *retry_at).
  */
 static bool
 pick_account(OutboxRow *row, TimestampTz *retry_at)
@@ -993,7 +1024,9 @@ pick_account(OutboxRow *row, TimestampTz *retry_at)
 		TimestampTz until;
 		const SmsAccount *next;
 
-		if (sms_breaker_check(row->account, &until) != BREAKER_BLOCKED)
+		/* a waiting account is not asked for its breaker (that could take the probe) */
+		if (!account_waiting(row->account, &until) &&
+			sms_breaker_check(row->account, &until) != BREAKER_BLOCKED)
 			return true;
 		*retry_at = i == 0 ? until : Min(*retry_at, until);
 		next = next_account(row);
@@ -1138,9 +1171,10 @@ build_row(OutboxRow *row, const HttpRunOptions *opts)
 	}
 	if (!pick_account(row, &retry_at))
 	{
-		/* every account that could send it is held by its breaker */
+		/* every account that could send it is held by its breaker or a Retry-After */
 		hold_row(row, retry_at,
-				 psprintf("account %s is not used for now: its circuit breaker is open",
+				 psprintf("account %s is not used for now: its circuit breaker is open"
+						  " or its provider asked to wait (Retry-After)",
 						  row->account->name));
 		return false;
 	}

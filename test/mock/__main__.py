@@ -65,7 +65,7 @@ def main(argv=None):
     sys.stdout.write("READY %d\n" % server.server_address[1])
     sys.stdout.flush()
     try:
-        server.serve_forever(poll_interval=0.5)
+        server.run(poll_interval=0.5)
     except (SystemExit, KeyboardInterrupt):
         pass
     finally:

@@ -22,11 +22,18 @@ Control API (no auth, never logged, never faulted):
     POST   /__mock/fault      {"match":"/v1/send/verify","method":"POST","kind":
                                "status|garbage|delay|reset|close|stall","count":1,
                                "status":500,"body":...,"headers":{},"delay_ms":2000,
-                               "probability":0.3}  (object or array of objects;
-                               "body_hex":"7b..." instead of body sends raw bytes;
-                               "match" is a prefix of the raw path, query included)
+                               "probability":0.3,"for_ms":5000}  (object or array of
+                               objects; "body_hex":"7b..." instead of body sends raw
+                               bytes; "match" is a prefix of the raw path, query
+                               included; "for_ms" limits the fault to that many ms
+                               from when it was added: a storm for a time window)
     GET    /__mock/fault      -> active faults
     DELETE /__mock/fault      -> clear faults
+    POST   /__mock/refuse     {"ms": 8000} -> {"ok":true}  a provider outage: the
+                                  listening socket is closed (connections are
+                                  refused, control requests too) and every open
+                                  connection is shut, for ms; then the mock listens
+                                  on the same port again.  Needs MockHTTPServer.run().
 plus each provider's own (smsir.py: /__mock/delivery, /__mock/credit,
 /__mock/inbox; smsafzar.py: /__mock/smsafzar/...; legacy.py: /__mock/legacy/...).
 
@@ -220,6 +227,10 @@ class Faults:
         if prob is not None and (not isinstance(prob, (int, float)) or isinstance(prob, bool)
                                  or not 0 <= prob <= 1):
             raise ValueError("probability must be a number in [0,1]")
+        for_ms = spec.get("for_ms")
+        if for_ms is not None and (not isinstance(for_ms, (int, float)) or isinstance(for_ms, bool)
+                                   or for_ms <= 0):
+            raise ValueError("for_ms must be a positive number")
         body = spec.get("body")
         if body is not None and not isinstance(body, str):
             body = json.dumps(body, ensure_ascii=False)
@@ -232,7 +243,8 @@ class Faults:
             f = {"id": self.next_id, "match": match, "method": method.upper() if method else None,
                  "kind": kind, "count": count, "remaining": count, "status": status,
                  "body": body, "headers": {k: str(v) for k, v in headers.items()},
-                 "delay_ms": delay, "probability": prob, "applied": 0}
+                 "delay_ms": delay, "probability": prob, "applied": 0,
+                 "until": time.time() + for_ms / 1000.0 if for_ms is not None else None}
             self.next_id += 1
             self.items.append(f)
         return f["id"]
@@ -241,6 +253,8 @@ class Faults:
         if not self.items:  # cheap unlocked fast path
             return None
         with self.lock:
+            now = time.time()
+            self.items = [f for f in self.items if f["until"] is None or f["until"] > now]
             for f in self.items:
                 if f["remaining"] == 0:
                     continue
@@ -283,6 +297,7 @@ def method_not_allowed(req, allowed):
 class Mock:
     def __init__(self, api_key, provider_classes):
         self.api_key = api_key
+        self.server = None  # the MockHTTPServer serving it (refuse needs it)
         self.log = RequestLog()
         self.faults = Faults()
         self.trace_lock = threading.Lock()
@@ -355,6 +370,14 @@ class Mock:
                 if m == "GET":
                     return json_reply(200, self.faults.dump())
                 return method_not_allowed(req, ["GET", "POST", "DELETE"])
+            if p == "/__mock/refuse" and m == "POST":
+                b = body()
+                ms = b.get("ms") if isinstance(b, dict) else None
+                if not isinstance(ms, (int, float)) or isinstance(ms, bool) or not 0 < ms <= 600000:
+                    raise ValueError("ms must be a number in (0, 600000]")
+                if self.server is None or not self.server.refuse_for(ms / 1000.0):
+                    raise ValueError("this server cannot refuse connections (not run())")
+                return json_reply(200, {"ok": True})
             if p in ("/__mock/reset", "/__mock/requests", "/__mock/count"):
                 return method_not_allowed(req, ["GET" if p in ("/__mock/requests",
                                                                "/__mock/count") else "POST"])
@@ -574,10 +597,73 @@ class MockHTTPServer(ThreadingHTTPServer):
             self.address_family = socket.AF_INET6
         super().__init__(addr, handler)
         self.mock = mock
+        mock.server = self
         self.quiet = quiet
         self.ssl_ctx = ssl_ctx
         self._abort = set()
         self._abort_lock = threading.Lock()
+        self._conns = set()  # open connections, shut when refusing
+        self._refuse_secs = None  # set by refuse_for(), taken by run()
+        self._running = False
+        self._stopping = False
+
+    # --- refusing connections for a while (a provider outage) ------------
+    def run(self, poll_interval=0.5):
+        """serve_forever(), except that refuse_for() closes the listening
+        socket for a while and then listens on the same port again."""
+        self._running = True
+        try:
+            while not self._stopping:
+                self.serve_forever(poll_interval=poll_interval)
+                with self._abort_lock:
+                    secs, self._refuse_secs = self._refuse_secs, None
+                    conns = list(self._conns)
+                if secs is None:
+                    break
+                self.socket.close()
+                for c in conns:
+                    try:
+                        c.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                deadline = time.time() + secs
+                while not self._stopping and time.time() < deadline:
+                    time.sleep(min(0.05, max(0.0, deadline - time.time())))
+                self.socket = socket.socket(self.address_family, self.socket_type)
+                self.server_bind()
+                self.server_activate()
+        finally:
+            self._running = False
+
+    def stop(self):
+        """Ends run() (from another thread)."""
+        self._stopping = True
+        self.shutdown()
+
+    def refuse_for(self, secs):
+        if not self._running:
+            return False
+        with self._abort_lock:
+            if self._refuse_secs is not None:
+                return True
+            self._refuse_secs = secs
+        # shutdown() waits for serve_forever() to return: not in this handler
+        # thread's way, and a little later, so that its reply goes out first
+        def later():
+            time.sleep(0.1)
+            self.shutdown()
+
+        threading.Thread(target=later, daemon=True).start()
+        return True
+
+    def process_request_thread(self, request, client_address):
+        with self._abort_lock:
+            self._conns.add(request)
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._abort_lock:
+                self._conns.discard(request)
 
     def get_request(self):
         sock, addr = self.socket.accept()

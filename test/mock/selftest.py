@@ -11,6 +11,7 @@ import http.client
 import json
 import os
 import re
+import socket
 import sys
 import threading
 import time
@@ -200,6 +201,65 @@ def check_smsir_receive(c, key):
     c.call("POST", "/__mock/reset")
 
 
+def check_faults(c):
+    """The chaos faults: a fault for a time window (for_ms) and refusing
+    connections for a while (/__mock/refuse), then listening again."""
+    key = {"X-API-KEY": "test-key"}
+    verify = {"mobile": "09121234567", "templateId": 123456,
+              "parameters": [{"name": "Code", "value": "1"}]}
+    c.call("POST", "/__mock/reset")
+    st, _ = c.call("POST", "/__mock/fault", {"match": "/v1/send/verify", "kind": "status",
+                                             "status": 429, "count": -1, "for_ms": 300,
+                                             "headers": {"Retry-After": "1"}})
+    assert st == 200
+    st, _ = c.call("POST", "/v1/send/verify", verify, key)
+    assert st == 429, st
+    time.sleep(0.35)
+    st, _ = c.call("POST", "/v1/send/verify", verify, key)
+    assert st == 200, st
+    st, f = c.call("GET", "/__mock/fault")
+    assert f == [], f
+    st, b = c.call("POST", "/__mock/fault", {"kind": "delay", "for_ms": 0})
+    assert st == 400 and "for_ms" in b["error"], b
+
+    st, b = c.call("POST", "/__mock/refuse", {"ms": 0})
+    assert st == 400, b
+    # an idle keep-alive connection is shut too
+    idle = http.client.HTTPConnection("127.0.0.1", c.port, timeout=10)
+    idle.request("GET", "/__mock/count")
+    assert idle.getresponse().read()
+    st, _ = c.call("POST", "/__mock/refuse", {"ms": 600})
+    assert st == 200
+    t0 = time.time()
+    refused = False
+    while time.time() < t0 + 5 and not refused:
+        try:
+            socket.create_connection(("127.0.0.1", c.port), timeout=1).close()
+            time.sleep(0.02)
+        except (ConnectionRefusedError, ConnectionResetError):
+            refused = True
+    assert refused, "connections still accepted"
+    t_refused = time.time()
+    try:
+        idle.request("GET", "/__mock/count")
+        idle.getresponse().read()
+        raise AssertionError("the idle connection still answers")
+    except (ConnectionError, http.client.HTTPException, OSError):
+        pass
+    idle.close()
+    while time.time() < t_refused + 5:
+        try:
+            socket.create_connection(("127.0.0.1", c.port), timeout=1).close()
+            break
+        except (ConnectionRefusedError, ConnectionResetError):
+            time.sleep(0.02)
+    back = time.time() - t_refused
+    assert 0.3 < back < 2, back
+    st, _ = c.call("POST", "/v1/send/verify", verify, key)
+    assert st == 200, st
+    c.call("POST", "/__mock/reset")
+
+
 def is_int(v):
     return type(v) is int
 
@@ -207,7 +267,7 @@ def is_int(v):
 def main():
     mock = base.Mock("test-key", PROVIDERS)
     server = base.MockHTTPServer(("127.0.0.1", 0), base.Handler, mock, True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.run, kwargs={"poll_interval": 0.05}, daemon=True).start()
     c = Client(server.server_address[1])
     try:
         check_smsafzar(c)
@@ -217,8 +277,9 @@ def main():
         paths = {e["path"] for e in log}
         assert {"/messages/send/bulk", "/auth/token", "/SendService.svc"} <= paths, paths
         check_smsir_receive(c, {"X-API-KEY": "test-key"})   # resets the mock
+        check_faults(c)
     finally:
-        server.shutdown()
+        server.stop()
         server.server_close()
     print("selftest ok")
     return 0
