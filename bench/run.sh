@@ -284,9 +284,9 @@ part_dup() {
     "(code = row number) against the python mock, kill at ~$DUP_KILL_AT requests =="
   use_provider "$SMS_MOCK_URL"
   mc=$(q -c "SHOW sms_ir.max_concurrency")
-  R[dup_target]=$((2 * mc))
+  R[dup_target]=$mc   # in flight + finished-unrecorded share the max_concurrency slots
   echo "  delivery_guarantee $(q -c 'SHOW sms_ir.delivery_guarantee' 2>/dev/null || echo '?'), batch_size" \
-    "$(q -c 'SHOW sms_ir.batch_size'), max_concurrency $mc: target duplicates <= 2 x $mc = ${R[dup_target]}"
+    "$(q -c 'SHOW sms_ir.batch_size'), max_concurrency $mc: target duplicates <= max_concurrency = ${R[dup_target]}"
   R[dup_list]=
   for ((k = 1; k <= DUP_KILLS; k++)); do
     worker_pause
@@ -619,7 +619,7 @@ summary() {
       "${R[hol_free_req]} (${R[hol_free_rows]})" "no duplicates"
   fi
   if want dup; then
-    line "3 duplicates after kill -9, $DUP_ROWS rows" "${R[dup_list]}" "2 x max_concurrency = ${R[dup_target]}" \
+    line "3 duplicates after kill -9, $DUP_ROWS rows" "${R[dup_list]}" "max_concurrency = ${R[dup_target]}" \
       "<= ${R[dup_target]}"
     for ((k = 1; k <= DUP_KILLS; k++)); do
       line "  round $k final rows" "${R[dup${k}_status]}" "" ""
