@@ -11,7 +11,8 @@ OBJS = src/sms_ir.o src/guc.o src/mobile.o src/parts.o src/args.o src/json.o src
        src/calendar.o src/throttle.o src/suppression.o \
        src/functions.o src/payload.o \
        src/outbox.o src/launcher.o src/worker.o src/worker_pipeline.o src/worker_delivery.o \
-       src/worker_config.o src/outbox_store.o src/inbound.o src/worker_inbox.o
+       src/worker_config.o src/outbox_store.o src/inbound.o src/worker_inbox.o \
+       src/quiet_hours.o src/inbound_sql.o
 DATA = $(wildcard sql/sms_ir--*.sql)
 
 # pg_regress suites (test/sql/NAME.sql + test/expected/NAME.out).  They talk
