@@ -13,5 +13,6 @@ apt-get install -y -qq --no-install-recommends \
   postgresql-15 postgresql-server-dev-15 postgresql-15-cron \
   libcurl4-openssl-dev libjson-c-dev libxml2-dev \
   libipc-run-perl perl \
-  python3 curl ca-certificates openssl nginx-light >/dev/null
+  python3 curl ca-certificates openssl nginx-light \
+  debhelper postgresql-server-dev-all git unzip >/dev/null
 # Debian starts a "main" cluster on install; the tests use their own.
