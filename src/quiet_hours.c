@@ -10,16 +10,31 @@
 
 #define MINUTES_PER_DAY (HOURS_PER_DAY * MINS_PER_HOUR)
 
-/* "HH:MM" -> minutes after midnight; false unless 00:00..24:00 */
+/*
+ * "H:MM" or "HH:MM", digits only -> minutes after midnight; false unless
+ * 00:00..24:00.  (sscanf's %d also took signs and leading white space:
+ * "14:-0" was 14:00.)
+ */
 static bool
 parse_clock(const char *text, int *minutes)
 {
-	int			h,
-				m,
-				used = 0;
+	int			h = 0;
+	int			m;
+	int			i;
 
-	if (sscanf(text, "%2d:%2d%n", &h, &m, &used) != 2 || text[used] != '\0' ||
-		h < 0 || m < 0 || m >= MINS_PER_HOUR || h * MINS_PER_HOUR + m > MINUTES_PER_DAY)
+	for (i = 0; text[i] >= '0' && text[i] <= '9'; i++)
+	{
+		if (i == 2)
+			return false;
+		h = h * 10 + (text[i] - '0');
+	}
+	if (i == 0 || text[i] != ':')
+		return false;
+	text += i + 1;
+	if (text[0] < '0' || text[0] > '9' || text[1] < '0' || text[1] > '9' || text[2] != '\0')
+		return false;
+	m = (text[0] - '0') * 10 + (text[1] - '0');
+	if (m >= MINS_PER_HOUR || h * MINS_PER_HOUR + m > MINUTES_PER_DAY)
 		return false;
 	*minutes = h * MINS_PER_HOUR + m;
 	return true;
