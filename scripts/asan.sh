@@ -46,7 +46,7 @@ rm -rf "$asan/build/.git"
 make -s -C "$asan/build" clean >/dev/null
 make -s -C "$asan/build" CC=gcc COPT="-Wall -Wextra -Werror -Wno-unused-parameter $SAN_FLAGS"
 make -s -C "$asan/build" install >/dev/null
-readelf -d "$("$PG_CONFIG" --pkglibdir)/sms_ir.so" | grep -q 'libasan' ||
+[[ "$(readelf -d "$("$PG_CONFIG" --pkglibdir)/sms_ir.so")" == *libasan* ]] ||
   { echo "asan.sh: sms_ir.so is not linked with the ASan runtime" >&2; exit 1; }
 
 libasan=$(gcc -print-file-name=libasan.so)
@@ -59,13 +59,15 @@ preload="$libasan:$asan/preload/asan_preload.so"
 
 # bin/postgres -> a wrapper that runs the real one with the runtime preloaded.
 mv "$pgbin/postgres" "$pgbin/postgres.real"
+# argv[0] stays the wrapper's path: the server records it in postmaster.opts,
+# which `pg_ctl restart` runs again (the real binary would start without ASan).
 cat > "$pgbin/postgres" <<EOF
-#!/bin/sh
+#!/bin/bash
 # sms_ir sanitizer run (scripts/asan.sh): the server with the ASan runtime first.
 LD_PRELOAD="$preload\${LD_PRELOAD:+:\$LD_PRELOAD}" \\
 ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=1:disable_coredump=1:\${SMS_IR_ASAN_OPTIONS:-}" \\
 UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:abort_on_error=1" \\
-exec "\$(dirname "\$0")/postgres.real" "\$@"
+exec -a "\$0" "\$(dirname "\$0")/postgres.real" "\$@"
 EOF
 chmod 755 "$pgbin/postgres"
 "$pgbin/postgres" -V >/dev/null
