@@ -101,10 +101,10 @@ deb() {
   # --reinstall: the same version from an earlier run is replaced too
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --reinstall "$d"/${PACKAGE}_*.deb
   # what the suites load is the package's
-  dpkg -S "$("$SYSTEM_PG_CONFIG" --pkglibdir)/sms_ir.so" | grep -q "^$PACKAGE:" ||
-    { echo "sms_ir.so is not the package's" >&2; return 1; }
-  dpkg -S "$("$SYSTEM_PG_CONFIG" --sharedir)/extension/sms_ir.control" | grep -q "^$PACKAGE:" ||
-    { echo "sms_ir.control is not the package's" >&2; return 1; }
+  for f in "$("$SYSTEM_PG_CONFIG" --pkglibdir)/sms_ir.so" \
+           "$("$SYSTEM_PG_CONFIG" --sharedir)/extension/sms_ir.control"; do
+    [ "$(dpkg -S "$f")" = "$PACKAGE: $f" ] || { echo "$f is not the package's" >&2; return 1; }
+  done
   [ "${SMS_IR_KEEP_WORK:-0}" = 1 ] && echo "deb: built in $d" || rm -rf "$d"
 }
 
@@ -123,12 +123,14 @@ fuzz() {
 
 # PGXN: the zip of the committed tree holds META.json and builds on its own.
 dist_check() {
-  local d zip
+  local d zip listing
   git -C "$src" rev-parse --git-dir >/dev/null 2>&1 || { echo "dist: not a git checkout, skipped"; return 0; }
   d=$(mktemp -d /tmp/sms_ir_dist.XXXXXX)
   make -s dist
   zip=$(ls sms_ir-*.zip)
-  unzip -l "$zip" | grep -q " sms_ir-[0-9.]*/META.json$" || { echo "$zip has no META.json" >&2; return 1; }
+  # (no grep -q in a pipe: under pipefail its early exit fails the writer)
+  listing=$(unzip -Z1 "$zip")
+  grep -qx "sms_ir-[0-9.]*/META.json" <<<"$listing" || { echo "$zip has no META.json" >&2; return 1; }
   python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); assert m["name"]=="sms_ir" and m["meta-spec"]["version"]=="1.0.0"' META.json
   unzip -q "$zip" -d "$d"
   mv "$zip" "$d/"
