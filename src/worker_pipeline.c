@@ -774,6 +774,7 @@ record_rows(OutboxRow **rows, int n)
 {
 	char	   *why = NULL;
 	bool		complete = true;
+	MemoryContext old;
 
 	if (record_try(rows, n, &why))
 		return true;
@@ -790,8 +791,11 @@ record_rows(OutboxRow **rows, int n)
 		row->status = (sms_ir_delivery_guarantee == SMS_AT_MOST_ONCE &&
 					   row->call.request_sent) ? OUTBOX_UNKNOWN : OUTBOX_FAILED;
 		row->result = NULL;
+		/* in the row's context: the caller's is SPI's, gone at the commit */
+		old = MemoryContextSwitchTo(row->cxt);
 		row->last_error = sms_text_clip(psprintf("the outcome could not be recorded: %s", why),
 										OUTBOX_ERROR_MAX_BYTES);
+		MemoryContextSwitchTo(old);
 		ereport(LOG,
 				(errmsg("sms_ir outbox row " INT64_FORMAT " is %s: its outcome could not be recorded",
 						row->id, outbox_status_name(row->status)),
