@@ -3,6 +3,8 @@ EXTENSION = sms_ir
 # The one version string: the control file's default_version and the README
 # must agree (checked by every build), the User-Agent is built from it.
 EXTVERSION = 0.3
+# PGXN wants three-part semantic versions: META.json and the dist zip say 0.3.0.
+DISTVERSION = $(EXTVERSION).0
 MODULE_big = sms_ir
 OBJS = src/sms_ir.o src/guc.o src/mobile.o src/parts.o src/args.o src/json.o src/http.o \
        src/provider.o src/provider_registry.o src/provider_rest.o src/secret.o src/reply.o src/provider_smsir.o src/provider_smsafzar.o src/soap.o \
@@ -11,7 +13,8 @@ OBJS = src/sms_ir.o src/guc.o src/mobile.o src/parts.o src/args.o src/json.o src
        src/calendar.o src/throttle.o src/suppression.o \
        src/functions.o src/payload.o \
        src/outbox.o src/launcher.o src/worker.o src/worker_pipeline.o src/worker_delivery.o \
-       src/worker_config.o src/outbox_store.o src/inbound.o src/worker_inbox.o src/metrics.o
+       src/worker_config.o src/outbox_store.o src/inbound.o src/worker_inbox.o \
+       src/quiet_hours.o src/inbound_sql.o src/metrics.o
 DATA = $(wildcard sql/sms_ir--*.sql)
 
 # pg_regress suites (test/sql/NAME.sql + test/expected/NAME.out).  They talk
@@ -39,6 +42,10 @@ version-check:
 	  { echo "sql/: no install or upgrade script reaches version $(EXTVERSION)" >&2; exit 1; }
 	@grep -q "sms_ir $(EXTVERSION)" $(srcdir)/README.md || \
 	  { echo "README.md does not name version sms_ir $(EXTVERSION)" >&2; exit 1; }
+	@test "$$(grep -c '"version" *: *"$(DISTVERSION)"' $(srcdir)/META.json)" = 2 || \
+	  { echo "META.json: version and provides.sms_ir.version must both be $(DISTVERSION)" >&2; exit 1; }
+	@head -n 1 $(srcdir)/debian/changelog | grep -q "($(EXTVERSION)-" || \
+	  { echo "debian/changelog: the top entry is not version $(EXTVERSION)-N" >&2; exit 1; }
 .PHONY: version-check
 
 # PGXS tracks no header dependencies: a changed struct in src/*.h must
@@ -51,3 +58,15 @@ PROVE_FLAGS += -I $(srcdir)/test/perl
 tapcheck:
 	$(prove_installcheck)
 .PHONY: tapcheck
+
+# PGXN: sms_ir-$(DISTVERSION).zip of the committed tree (META.json at its top).
+dist:
+	git -C $(srcdir) archive --format=zip --prefix=$(EXTENSION)-$(DISTVERSION)/ \
+	  -o $(CURDIR)/$(EXTENSION)-$(DISTVERSION).zip HEAD
+.PHONY: dist
+
+# Every suite with the extension built under ASan + UBSan (scripts/asan.sh,
+# as root): a private copy of this PostgreSQL is made under /tmp.
+asan-check:
+	PG_CONFIG=$(PG_CONFIG) bash $(srcdir)/scripts/asan.sh
+.PHONY: asan-check

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write the hand-made seed inputs: corpus/{reply,json,mobile}/seed-*.
+"""Write the hand-made seed inputs: corpus/{reply,json,mobile,quiet,inbound}/seed-*.
 
     python3 fuzz/gen_seeds.py        (from anywhere; rewrites only seed-* files)
 
@@ -34,10 +34,16 @@ MSG = {
     111: "شناسه ارسال نامعتبر میباشد",
     113: "قالب یافت نشد",
 }
+# The complete list of sms.ir reply status codes (SPEC, what the real API
+# does): each as a send's error reply, with a placeholder message where the
+# docs give none in Persian.
+SMSIR_CODES = [0, 10, 11, 12, 13, 14, 15, 16, 20, 101, 102, 103, 104, 105, 106, 107, 108,
+               109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119, 123, 124]
 STATUS_CHAR = {200: "a", 201: "b", 204: "c", 400: "d", 401: "e", 403: "f", 404: "g",
                429: "h", 500: "i", 502: "j", 503: "k", 302: "l", 0: "m"}
 OP_CHAR = {"bulk": "0", "l2l": "1", "verify": "2", "template": "3", "status": "4",
-           "credit": "5", "lines": "6", "cancel": "7", "raw": "8"}
+           "credit": "5", "lines": "6", "cancel": "7", "raw": "8", "inbox": "9",
+           "contacts": ":"}
 
 
 def j(obj, pretty=False):
@@ -183,6 +189,39 @@ REPLIES = {
     "raw-200-big-array": ("raw", 200, "[" + ",".join(str(i) for i in range(2000)) + "]"),
 }
 
+# every documented code as an error reply; delivery states 1..8 in one
+# pack report (GET /v1/send/pack/{packId}); received messages from
+# receive/live (no receiveReturnId) and receive/archive (with it)
+for _code in SMSIR_CODES:
+    REPLIES["smsir-code-%d" % _code] = (
+        "bulk", 400 if _code else 500, biz(_code, MSG.get(_code, "خطا %d" % _code)))
+REPLIES["smsir-cancel-112"] = ("cancel", 400, biz(112, "موردی برای حذف یافت نشد"))
+REPLIES["smsir-pack-reports"] = ("status", 200, ok([report(s, messageId=89545112 + s)
+                                                    for s in range(1, 9)]))
+REPLIES["smsir-receive-live"] = ("inbox", 200, ok([
+    {"messageText": "لغو 11", "number": 30004505000017, "mobile": 9121234567,
+     "receivedDateTime": 1700000000},
+    {"messageText": "‏۱۱‎", "number": 3000505, "mobile": 989123333333,
+     "receivedDateTime": 1700000300}]))
+REPLIES["smsir-receive-archive"] = ("inbox", 200, ok([
+    {"receiveReturnId": 4470088, "messageText": "عضویت12", "number": 30004505000017,
+     "mobile": 9121234567, "receivedDateTime": 1699990000}]))
+
+# sms_ir.quiet_hours / quiet_hours_end() texts (fuzz_quiet)
+QUIET = ["22:00-08:00", "13:00-14:00", "", "   ", " 22:00 - 08:00 ", "22:00-24:00",
+         "00:00-24:00", "22:00-22:00", "25:00-08:00", "22:00", "-", "22:00-08:00-",
+         "9:05-10:00", "22:60-08:00", "24:01-08:00", "2200-0800", "22:00-8:00",
+         "00:00-00:01", "23:59-00:00"]
+
+# received SMS texts (fuzz_inbound): the keywords as phones type them
+INBOUND = ["11", "12", "لغو11", "لغو ۱۱", "لغو ١١", " لغو  11 ", "لغو\u200c11",
+           "\u200f11\u200e", "\u202bلغو 11\u202c", "عضویت12", "عضويت ١٢",
+           "\u0639\u0636\u0648\u06cc\u200c\u062a 12", "\u0639\u0636\u0648\u0649\u062a12",
+           "111", "11 لغو", "لطفا لغو 11", "\u3000\u200b11\ufeff", "\t11\n",
+           "\u0644\u0640\u063a\u0648 11", "", "1" * 70, "سلام", "\u06f1\u06f2"]
+INBOUND_BYTES = {"invalid-utf8": b"\xd9\x8411\xff", "truncated-utf8": b"11\xd9",
+                 "overlong": b"\xc0\xb11"}
+
 JSON_EXTRA = {
     "empty-object": "{}",
     "empty-array": "[]",
@@ -219,7 +258,7 @@ def write(dirname, name, data):
 
 
 def main():
-    for d in ("reply", "json", "mobile"):
+    for d in ("reply", "json", "mobile", "quiet", "inbound"):
         p = os.path.join(HERE, "corpus", d)
         if os.path.isdir(p):
             for f in os.listdir(p):
@@ -236,6 +275,12 @@ def main():
         write("json", name, text)
     for i, m in enumerate(MOBILES):
         write("mobile", "%02d" % i, m)
+    for i, t in enumerate(QUIET):
+        write("quiet", "%02d" % i, t)
+    for i, t in enumerate(INBOUND):
+        write("inbound", "%02d" % i, t)
+    for name, b in INBOUND_BYTES.items():
+        write("inbound", name, b)
 
 
 if __name__ == "__main__":

@@ -14,5 +14,6 @@ apt-get install -y -qq --no-install-recommends \
   libcurl4-openssl-dev libjson-c-dev libxml2-dev \
   libipc-run-perl perl \
   python3 curl ca-certificates openssl nginx-light \
-  prometheus-postgres-exporter >/dev/null
+  prometheus-postgres-exporter \
+  debhelper postgresql-server-dev-all git unzip >/dev/null
 # Debian starts a "main" cluster on install; the tests use their own.

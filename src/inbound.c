@@ -1,6 +1,7 @@
 /*
- * inbound.c -- the intent of a received message (inbound.h) and its SQL
- * face, sms_ir.inbound_intent(message text): 'opt-out', 'opt-in' or NULL.
+ * inbound.c -- the intent of a received message (inbound.h); no server
+ * state, so the fuzz targets link it as frontend code (its SQL face,
+ * sms_ir.inbound_intent(), is in inbound_sql.c).
  *
  * Replies to marketing messages are typed on phones: Persian or Arabic
  * keyboards, digits in any of three scripts, spaces, ZWNJ between letters,
@@ -20,9 +21,7 @@
  */
 #include "postgres.h"
 
-#include "fmgr.h"
 #include "mb/pg_wchar.h"
-#include "utils/builtins.h"
 
 #include "inbound.h"
 
@@ -112,28 +111,4 @@ sms_inbound_intent(const char *utf8, size_t len)
 		strcmp((char *) norm, KEYWORD_OPT_IN_WORD) == 0)
 		return SMS_INTENT_OPT_IN;
 	return SMS_INTENT_NONE;
-}
-
-/* sms_ir.inbound_intent(message text) RETURNS text: 'opt-out', 'opt-in' or NULL */
-PG_FUNCTION_INFO_V1(sms_inbound_intent_sql);
-Datum
-sms_inbound_intent_sql(PG_FUNCTION_ARGS)
-{
-	text	   *message = PG_GETARG_TEXT_PP(0);
-	const char *s = VARDATA_ANY(message);
-	int			len = VARSIZE_ANY_EXHDR(message);
-	char	   *utf8 = pg_server_to_any(s, len, PG_UTF8);
-
-	if (utf8 != s)
-		len = strlen(utf8);
-	switch (sms_inbound_intent(utf8, len))
-	{
-		case SMS_INTENT_OPT_OUT:
-			PG_RETURN_TEXT_P(cstring_to_text(SMS_INTENT_OPT_OUT_NAME));
-		case SMS_INTENT_OPT_IN:
-			PG_RETURN_TEXT_P(cstring_to_text(SMS_INTENT_OPT_IN_NAME));
-		case SMS_INTENT_NONE:
-			break;
-	}
-	PG_RETURN_NULL();
 }

@@ -822,14 +822,16 @@ record_unknown_if_requested(OutboxRow *row, char **why)
  * and a row whose outcome still cannot be stored (a reply the table
  * refuses, say) is recorded as 'failed' -- 'unknown' under at_most_once
  * when its request went out -- with the reason in last_error, and 'unknown'
- * if 'failed' is refused too.  It is never re-sent with the others.  Returns false if some row could not be recorded
- * at all (it stays 'sending' and in-flight recovery settles it).
+ * if 'failed' is refused too.  It is never re-sent with the others.
+ * Returns false if some row could not be recorded at all (it stays
+ * 'sending' and in-flight recovery settles it).
  */
 static bool
 record_rows(OutboxRow **rows, int n)
 {
 	char	   *why = NULL;
 	bool		complete = true;
+	MemoryContext old;
 
 	if (record_try(rows, n, &why))
 		return true;
@@ -846,8 +848,11 @@ record_rows(OutboxRow **rows, int n)
 		row->status = (sms_ir_delivery_guarantee == SMS_AT_MOST_ONCE &&
 					   row->call.request_sent) ? OUTBOX_UNKNOWN : OUTBOX_FAILED;
 		row->result = NULL;
+		/* in the row's context: the caller's is SPI's, gone at the commit */
+		old = MemoryContextSwitchTo(row->cxt);
 		row->last_error = sms_text_clip(psprintf("the outcome could not be recorded: %s", why),
 										OUTBOX_ERROR_MAX_BYTES);
+		MemoryContextSwitchTo(old);
 		ereport(LOG,
 				(errmsg("sms_ir outbox row " INT64_FORMAT " is %s: its outcome could not be recorded",
 						row->id, outbox_status_name(row->status)),
