@@ -38,6 +38,8 @@
 /* failures further apart than this do not add up */
 #define BREAKER_WINDOW_SECS 30
 #define ACCOUNT_ERROR_LEN 256
+/* a half-open breaker's probe reports within sms_ir.timeout plus this */
+#define BREAKER_PROBE_MARGIN_MS 500
 
 typedef struct AccountHealth
 {
@@ -137,7 +139,20 @@ sms_breaker_check(const SmsAccount *account, TimestampTz *retry_at)
 		}
 		else
 		{
+			TimestampTz probe_due = TimestampTzPlusMilliseconds(h->probe_at,
+																sms_ir_timeout_ms + BREAKER_PROBE_MARGIN_MS);
+
 			v = BREAKER_BLOCKED;
+			/*
+			 * Half open: the probe has its reply within one request's time,
+			 * so look again then, not a whole cooldown later (rows checked
+			 * while the probe was out waited out another cooldown even when
+			 * it closed the breaker at once).  Once that moment has passed
+			 * (the probe is slow or its process died), the cooldown's end:
+			 * never a time in the past, which would make the row loop.
+			 */
+			if (h->state == BREAKER_HALF_OPEN && probe_due > now && probe_due < until)
+				until = probe_due;
 			*retry_at = until;
 		}
 	}
