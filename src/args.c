@@ -141,15 +141,10 @@ check_controls(const char *text, const char *argname, int position)
 
 	if (at == 0)
 		return;
-	if (position > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s element %d contains a control character", argname, position),
-				 errdetail("Character %d of \"%s\" is U+%04X.", at, sms_args_show(text),
-						   (unsigned int) c),
-				 errhint("Remove control characters; tabs and line breaks are fine.")));
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 position > 0 ?
+			 errmsg("%s element %d contains a control character", argname, position) :
 			 errmsg("%s contains a control character", argname),
 			 errdetail("Character %d of \"%s\" is U+%04X.", at, sms_args_show(text),
 					   (unsigned int) c),
@@ -413,6 +408,16 @@ sms_args_same_length(int nmessages, int nmobiles)
 				 errhint("Pass one message per mobile, in the same order.")));
 }
 
+/* A line number's digits: 1 to LINE_NUMBER_MAX_DIGITS ASCII digits, not all zeros. */
+static bool
+is_line_digits(const char *s)
+{
+	size_t		len = strlen(s);
+
+	return len > 0 && len <= LINE_NUMBER_MAX_DIGITS && strspn(s, "0123456789") == len &&
+		strspn(s, "0") != len;
+}
+
 char *
 sms_args_line_number(const SmsProvider *provider, const char *arg)
 {
@@ -427,8 +432,7 @@ sms_args_line_number(const SmsProvider *provider, const char *arg)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("no sender line number given"),
 				 errhint("Pass line_number, or set sms_ir.line_number.")));
-	if (strspn(line, "0123456789") != strlen(line) || strlen(line) > LINE_NUMBER_MAX_DIGITS ||
-		strspn(line, "0") == strlen(line))
+	if (!is_line_digits(line))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid line number \"%s\"", sms_args_show(line)),
@@ -443,8 +447,7 @@ sms_args_sender(const char *sender)
 {
 	const char *digits = sender[0] == '+' ? sender + 1 : sender;
 
-	if (digits[0] == '\0' || strspn(digits, "0123456789") != strlen(digits) ||
-		strlen(digits) > LINE_NUMBER_MAX_DIGITS || strspn(digits, "0") == strlen(digits))
+	if (!is_line_digits(digits))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid sender \"%s\"", sms_args_show(sender)),

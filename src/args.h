@@ -28,7 +28,7 @@ extern void sms_args_init(SmsArgs *args, SmsOp op);
 
 /*
  * A caller's value as an error message shows it: at most 64 characters
- * (then "... (N bytes)"), control and invisible characters as \uXXXX.
+ * (then "... (N bytes)"), control and invisible characters as \u and four hex digits (\u200F).
  */
 extern char *sms_args_show(const char *value);
 

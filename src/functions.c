@@ -856,6 +856,7 @@ sms_api(PG_FUNCTION_ARGS)
 	SmsReply	reply;
 	char	   *method;
 	char	   *path;
+	const char *path_problem;
 
 	sms_args_init(&args, SMS_OP_RAW);
 	sms_args_not_null(PG_ARGISNULL(0), "method");
@@ -871,11 +872,11 @@ sms_api(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unsupported HTTP method \"%s\"", sms_args_show(method)),
 				 errhint("Use GET, POST, PUT, PATCH or DELETE.")));
-	if (api_path_problem(path) != NULL)
+	if ((path_problem = api_path_problem(path)) != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid API path \"%s\"", sms_args_show(path)),
-				 errdetail_internal("%s", api_path_problem(path)),
+				 errdetail_internal("%s", path_problem),
 				 errhint("Pass a path relative to sms_ir.base_url that starts with '/', such as '/v1/credit', percent-encoding anything but printable ASCII.")));
 	args.raw_path = path;
 	if (!PG_ARGISNULL(2))
